@@ -1,0 +1,149 @@
+# -*- coding: utf-8 -*-
+# Copyright: openqa.client contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""openqa-ctl ENTRY ACTION [options]: the same verbs as the modules, printed as the proposal's envelope.
+
+It imports only module_utils (never ansible), so a call costs little more than the request.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import typing as t
+
+from ansible_collections.openqa.client.plugins.module_utils import builds, groups, jobs, workers
+from ansible_collections.openqa.client.plugins.module_utils.envelope import (
+    InvalidInputError,
+    OpenQAError,
+    Result,
+    Status,
+)
+from ansible_collections.openqa.client.plugins.module_utils.runner import CONNECTION_OPTIONS, execute
+from ansible_collections.openqa.client.plugins.module_utils.spec import Entry, Option
+
+VERSION = "0.1.0"
+ENTRIES = {entry.name: entry for entry in (jobs.ENTRY, workers.ENTRY, groups.ENTRY, builds.ENTRY)}
+MAX_JSON_DATA = 1024 * 1024
+CLI_ONLY = ("entry", "action", "json_data", "check", "pretty")
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse that raises instead of printing usage and exiting 2."""
+
+    def error(self, message: str) -> t.NoReturn:
+        raise InvalidInputError("%s: %s (see '%s --help')" % (self.prog, message, self.prog))
+
+
+def _add_option(parser: t.Any, option: Option) -> None:
+    kwargs: dict = {"dest": option.name, "default": None, "help": option.help}
+    if option.type == "bool":
+        kwargs["action"] = argparse.BooleanOptionalAction
+    elif option.multiple or option.type == "keyvalue":
+        kwargs.update(action="append", metavar="KEY=VALUE" if option.type == "keyvalue" else option.name.upper())
+    else:
+        kwargs["metavar"] = option.name.upper()
+    if option.choices:
+        kwargs["help"] += " One of: %s." % ", ".join(option.choices)
+    parser.add_argument(*option.flags, **kwargs)
+
+
+def build_parser() -> _Parser:
+    top = _Parser(prog="openqa-ctl", description="Drive openQA: test, worker, group and build actions. "
+                  "Prints {\"invocation\": {\"status\": N, \"message\": ...}, \"returns\": ...}; "
+                  "the exit code is the status.")
+    top.add_argument("--version", action="version", version="openqa-ctl " + VERSION)
+    entry_parsers = top.add_subparsers(dest="entry", metavar="ENTRY")
+    for entry in ENTRIES.values():
+        entry_parser = entry_parsers.add_parser(entry.name, help=entry.help, description=entry.help)
+        action_parsers = entry_parser.add_subparsers(dest="action", metavar="ACTION")
+        for action in entry.actions:
+            parser = action_parsers.add_parser(action.name, aliases=list(action.aliases),
+                                               help=action.help, description=action.help)
+            for name in action.options:
+                _add_option(parser, entry.option(name))
+            common = parser.add_argument_group("connection and output")
+            for option in CONNECTION_OPTIONS:
+                _add_option(common, option)
+            common.add_argument("--json-data", metavar="FILE",
+                                help="JSON object of options (flag names as keys); flags win over it")
+            common.add_argument("--check", action="store_true",
+                                help="say what would change, send no POST/PUT/DELETE")
+            common.add_argument("--pretty", action="store_true", help="indent the JSON output")
+    return top
+
+
+def read_json_data(path: str, entry: Entry) -> dict:
+    """Options from a JSON file, keyed by option name, alias or flag spelling."""
+    try:
+        if os.path.getsize(path) > MAX_JSON_DATA:
+            raise InvalidInputError("--json-data %s is larger than 1 MiB: is it the right file?" % path)
+        with open(path, encoding="utf-8") as handle:
+            data = json.load(handle)
+    except OSError as exc:
+        raise InvalidInputError("cannot read --json-data %s: %s" % (path, exc.strerror or exc))
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise InvalidInputError("--json-data %s is not valid JSON: %s" % (path, exc))
+    if not isinstance(data, dict):
+        raise InvalidInputError("--json-data %s must hold a JSON object of options, not %s"
+                                % (path, type(data).__name__))
+    names = {}
+    for option in CONNECTION_OPTIONS + entry.options:
+        for spelling in (option.name,) + option.aliases:
+            names[spelling] = names[spelling.replace("_", "-")] = option.name
+    unknown = sorted(str(k) for k in data if str(k).lstrip("-") not in names)
+    if unknown:
+        raise InvalidInputError("--json-data %s has unknown options %s: valid ones are %s"
+                                % (path, ", ".join(unknown), ", ".join(sorted(set(names.values())))))
+    return {names[str(k).lstrip("-")]: v for k, v in data.items()}
+
+
+def run(argv: t.Sequence[str], environ: t.Optional[t.Mapping[str, str]] = None) -> t.Tuple[Result, bool]:
+    """Parse and execute; returns the result and whether the action mutates."""
+    if not argv:
+        raise InvalidInputError("no entry point given: use one of %s (see 'openqa-ctl --help')"
+                                % ", ".join(ENTRIES))
+    args = vars(build_parser().parse_args(argv))
+    entry = ENTRIES[args["entry"]]
+    if not args.get("action"):
+        raise InvalidInputError("no action given for %s: use one of %s (see 'openqa-ctl %s --help')"
+                                % (entry.name, ", ".join(a.name for a in entry.actions), entry.name))
+    action = entry.action(args["action"])
+    file_values = read_json_data(args["json_data"], entry) if args["json_data"] else {}
+    flags = {k: v for k, v in args.items() if k not in CLI_ONLY and v is not None}
+    raw = dict(file_values, **flags, action=action.name)
+    from_file = frozenset(file_values) - frozenset(flags)
+    result = execute(entry, raw, check_mode=args["check"], from_json_data=from_file, environ=environ,
+                     on_retry=_warn)
+    return result, action.mutating
+
+
+def _warn(message: str) -> None:
+    print("openqa-ctl: warning: %s" % message, file=sys.stderr)
+
+
+def main(argv: t.Optional[t.Sequence[str]] = None) -> int:
+    argv = sys.argv[1:] if argv is None else argv
+    pretty = "--pretty" in argv
+    try:
+        result, mutating = run(argv)
+    except OpenQAError as error:
+        result, mutating = Result.from_error(error), False
+    except Exception as error:  # pylint: disable=broad-except
+        if os.environ.get("OPENQA_CTL_DEBUG"):
+            raise
+        result = Result(status=Status.SERVER_ERROR, message="internal error (%s: %s); rerun with "
+                        "OPENQA_CTL_DEBUG=1 for a traceback and report it" % (type(error).__name__, error))
+        mutating = False
+    for warning in result.warnings:
+        _warn(warning)
+    envelope = result.envelope(with_changed=mutating)
+    print(json.dumps(envelope, indent=2 if pretty else None, separators=None if pretty else (",", ":"),
+                     ensure_ascii=False))
+    return int(result.status)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

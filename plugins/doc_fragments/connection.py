@@ -1,0 +1,57 @@
+# -*- coding: utf-8 -*-
+# Copyright: openqa.client contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+
+from __future__ import annotations
+
+
+class ModuleDocFragment:
+    """Connection options shared by every openqa.client module."""
+
+    DOCUMENTATION = r"""
+options:
+  host:
+    description:
+      - The openQA server, as a URL (V(https://openqa.example.com), V(http://127.0.0.1:9526)) or a bare host name.
+      - A bare name means https, except V(localhost), V(127.0.0.1) and V(::1), which mean http (as openqa-cli does).
+      - V(o3), V(osd) and V(odn) are shortcuts for openqa.opensuse.org, openqa.suse.de and openqa.debian.net.
+      - When not set, the environment variable E(OPENQA_HOST) is used, then V(http://localhost).
+    type: str
+    aliases: [from]
+  api_key:
+    description:
+      - The API key. When neither O(api_key) nor O(api_secret) is set, E(OPENQA_API_KEY) and E(OPENQA_API_SECRET) are
+        used, then the section for this host in C(client.conf), looked up as openqa-cli does
+        (E(OPENQA_CONFIG), C(~/.config/openqa), C(/etc/openqa), C(/usr/etc/openqa), with C(client.conf.d/*.conf)).
+      - The result's RV(credential_source) says where the credentials came from.
+      - Read actions work without credentials.
+    type: str
+  api_secret:
+    description:
+      - The API secret belonging to O(api_key). It is never logged nor returned.
+    type: str
+  validate_certs:
+    description:
+      - Verify the server's TLS certificate. Turn it off only for a server you trust on a network you trust.
+      - Defaults to V(true).
+    type: bool
+  ca_path:
+    description:
+      - A CA bundle file or directory to verify the server's certificate with.
+    type: str
+  request_timeout:
+    description:
+      - How long to wait for one answer, in seconds or with a unit (V(90), V(2m)). Defaults to 30 seconds.
+    type: str
+  retries:
+    description:
+      - How often a read is retried after a connection error, 408, 429 or 5xx, with exponential backoff
+        and jitter (Retry-After is honoured). Defaults to 5.
+      - A POST is only re-sent when it provably never reached the server; otherwise the action re-reads the
+        server's state instead, so nothing is done twice.
+    type: int
+  deadline:
+    description:
+      - The overall time budget of one request including its retries (V(120), V(5m)). Defaults to 2 minutes.
+    type: str
+"""

@@ -1,0 +1,107 @@
+# -*- coding: utf-8 -*-
+# Copyright: openqa.client contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Status codes, typed errors and the result every verb returns.
+
+The proposal fixes 0 (ok), 1 (unknown remote host), 2 (unknown test) and 3 (ambiguous
+options); the other codes extend it so that a script can branch on the kind of failure.
+The CLI exits with the status, the modules fail when it is not 0.
+"""
+
+from __future__ import annotations
+
+import enum
+import typing as t
+from dataclasses import dataclass, field
+
+
+class Status(enum.IntEnum):
+    OK = 0
+    UNREACHABLE = 1
+    NOT_FOUND = 2
+    AMBIGUOUS = 3
+    INVALID_INPUT = 4
+    AUTH = 5
+    SERVER_ERROR = 6
+    NOT_OK = 7
+    TIMEOUT = 8
+    REFUSED = 9
+
+
+STATUS_MEANINGS = {
+    Status.OK: "ok: the action ran (or, in check mode, would run)",
+    Status.UNREACHABLE: "unknown remote host: it could not be reached (DNS, refused, TLS, timeout)",
+    Status.NOT_FOUND: "unknown object: the test, worker, group or build does not exist",
+    Status.AMBIGUOUS: "ambiguous options: they conflict or match several objects",
+    Status.INVALID_INPUT: "invalid input: an option is missing, malformed or not allowed here",
+    Status.AUTH: "authentication or permission denied by the server",
+    Status.SERVER_ERROR: "the server failed or did not answer like openQA",
+    Status.NOT_OK: "finished, but some job result is not ok (failed, incomplete, ...)",
+    Status.TIMEOUT: "waited until the timeout and some job is not finished",
+    Status.REFUSED: "the server refused the change (e.g. missing assets, use force)",
+}
+
+
+class OpenQAError(Exception):
+    """An expected failure: it becomes an envelope, never a traceback."""
+
+    status = Status.SERVER_ERROR
+
+    def __init__(self, message: str, returns: t.Any = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.returns = returns
+
+
+class UnreachableError(OpenQAError):
+    status = Status.UNREACHABLE
+
+
+class NotFoundError(OpenQAError):
+    status = Status.NOT_FOUND
+
+
+class AmbiguousError(OpenQAError):
+    status = Status.AMBIGUOUS
+
+
+class InvalidInputError(OpenQAError):
+    status = Status.INVALID_INPUT
+
+
+class AuthError(OpenQAError):
+    status = Status.AUTH
+
+
+class ServerError(OpenQAError):
+    status = Status.SERVER_ERROR
+
+
+class RefusedError(OpenQAError):
+    status = Status.REFUSED
+
+
+@dataclass
+class Result:
+    """What a verb returns; the module and the CLI each present it their way."""
+
+    returns: t.Any = None
+    message: str = "ok"
+    status: Status = Status.OK
+    changed: bool = False
+    warnings: list = field(default_factory=list)
+    credential_source: str = ""
+
+    @classmethod
+    def from_error(cls, error: OpenQAError) -> "Result":
+        return cls(returns=error.returns, message=error.message, status=error.status)
+
+    def envelope(self, with_changed: bool = False) -> dict:
+        """The proposal's JSON shape: ``{"invocation": {...}, "returns": ...}``."""
+        invocation: dict = {"status": int(self.status), "message": self.message}
+        if with_changed:
+            invocation["changed"] = self.changed
+        envelope: dict = {"invocation": invocation}
+        if self.returns is not None:
+            envelope["returns"] = self.returns
+        return envelope
