@@ -116,12 +116,16 @@ def run(argv: t.Sequence[str], environ: t.Optional[t.Mapping[str, str]] = None) 
     raw = dict(file_values, **flags, action=action.name)
     from_file = frozenset(file_values) - frozenset(flags)
     result = execute(entry, raw, check_mode=args["check"], from_json_data=from_file, environ=environ,
-                     on_retry=_warn)
+                     on_retry=_warn, on_progress=_progress if sys.stderr.isatty() else None)
     return result, action.mutating
 
 
 def _warn(message: str) -> None:
     print("openqa-ctl: warning: %s" % message, file=sys.stderr)
+
+
+def _progress(message: str) -> None:
+    print("openqa-ctl: %s" % message, file=sys.stderr)
 
 
 def main(argv: t.Optional[t.Sequence[str]] = None) -> int:

@@ -156,6 +156,7 @@ class OpenQAClient:
         verify: t.Union[bool, str] = True,
         check_mode: bool = False,
         on_retry: t.Optional[t.Callable[[str], None]] = None,
+        on_progress: t.Optional[t.Callable[[str], None]] = None,
         session: t.Any = None,
     ) -> None:
         self.base_url = base_url.rstrip("/")
@@ -167,6 +168,7 @@ class OpenQAClient:
         self.deadline = deadline
         self.check_mode = check_mode
         self.on_retry = on_retry
+        self.on_progress = on_progress
         self.request_count = 0
         self._session = session or requests.Session()
         self._session.verify = verify
@@ -178,6 +180,11 @@ class OpenQAClient:
     @property
     def has_credentials(self) -> bool:
         return bool(self._key and self._secret)
+
+    def progress(self, message: str) -> None:
+        """Long actions (waits, big searches) report here; the CLI shows it on a terminal's stderr."""
+        if self.on_progress:
+            self.on_progress(message)
 
     def url(self, path: str) -> str:
         """The full URL of an API path (``jobs/1``) or of a root path (``/dashboard_build_results``)."""

@@ -51,6 +51,7 @@ def execute(
     from_json_data: t.AbstractSet[str] = frozenset(),
     environ: t.Optional[t.Mapping[str, str]] = None,
     on_retry: t.Optional[t.Callable[[str], None]] = None,
+    on_progress: t.Optional[t.Callable[[str], None]] = None,
 ) -> Result:
     """Validate, connect and run; every expected failure becomes a Result with its status."""
     if not HAS_REQUESTS:
@@ -67,7 +68,7 @@ def execute(
             read_timeout=options["request_timeout"], retries=options["retries"],
             deadline=options["deadline"],
             verify=options["ca_path"] or options["validate_certs"],
-            check_mode=check_mode, on_retry=on_retry)
+            check_mode=check_mode, on_retry=on_retry, on_progress=on_progress)
         result = action.run(client, params)
     except OpenQAError as error:
         result = Result.from_error(error)
