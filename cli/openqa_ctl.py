@@ -37,6 +37,13 @@ class _Parser(argparse.ArgumentParser):
         raise InvalidInputError("%s: %s (see '%s --help')" % (self.prog, message, self.prog))
 
 
+class _PrintModulesPath(argparse.Action):
+    def __call__(self, parser: t.Any, namespace: t.Any, values: t.Any, option_string: t.Any = None) -> None:
+        collection = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+        print(os.path.join(collection, "plugins", "modules"))
+        parser.exit()
+
+
 def _add_option(parser: t.Any, option: Option) -> None:
     kwargs: dict = {"dest": option.name, "default": None, "help": option.help}
     if option.type == "bool":
@@ -55,6 +62,8 @@ def build_parser() -> _Parser:
                   "Prints {\"invocation\": {\"status\": N, \"message\": ...}, \"returns\": ...}; "
                   "the exit code is the status.")
     top.add_argument("--version", action="version", version="openqa-ctl " + VERSION)
+    top.add_argument("--ansible-library", action=_PrintModulesPath, nargs=0,
+                     help="print the modules directory, for ANSIBLE_LIBRARY (short module names in ad-hoc runs)")
     entry_parsers = top.add_subparsers(dest="entry", metavar="ENTRY")
     for entry in ENTRIES.values():
         entry_parser = entry_parsers.add_parser(entry.name, help=entry.help, description=entry.help)
