@@ -1,0 +1,141 @@
+# -*- coding: utf-8 -*-
+# Copyright: openqa.client contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Job status words and waiting for jobs to finish, shared by the test and build entries.
+
+One poll is one ``GET jobs?ids=A&ids=B...`` for every job still pending (the listing carries
+state, result and clone_id), so waiting for many jobs costs no more requests than for one.
+"""
+
+from __future__ import annotations
+
+import time
+import typing as t
+
+from ansible_collections.openqa.client.plugins.module_utils.envelope import (
+    NotFoundError,
+    Result,
+    Status,
+)
+
+# openQA states (lib/OpenQA/Jobs/Constants.pm) folded into the proposal's two pending words.
+PENDING_STATES = {"scheduled": "scheduled", "assigned": "scheduled",
+                  "setup": "running", "running": "running", "uploading": "running"}
+FINAL_STATES = frozenset({"done", "cancelled"})
+OK_RESULTS = frozenset({"passed", "softfailed"})
+# Long id lists make long URLs; past this many ids one poll becomes several requests.
+IDS_PER_REQUEST = 200
+# A restart chain longer than this is a loop or a runaway retry, not something to follow.
+MAX_CLONE_HOPS = 50
+
+
+def job_status(job: t.Mapping[str, t.Any]) -> str:
+    """One word for a job's (state, result) pair; see the status table in the module docs."""
+    state, result = job.get("state"), job.get("result")
+    if state in PENDING_STATES:
+        return PENDING_STATES[state]
+    if result and result != "none":
+        return result
+    return state or "unknown"
+
+
+def is_final(job: t.Mapping[str, t.Any]) -> bool:
+    return job.get("state") in FINAL_STATES
+
+
+def list_jobs(client: t.Any, job_ids: t.Iterable[int]) -> t.Dict[int, dict]:
+    """Jobs by id, in as few ``GET jobs?ids=`` requests as the URL length allows; unknown ids are absent."""
+    ids = sorted(set(job_ids))
+    found: t.Dict[int, dict] = {}
+    for start in range(0, len(ids), IDS_PER_REQUEST):
+        chunk = ids[start:start + IDS_PER_REQUEST]
+        for job in client.get("jobs", {"ids": chunk})["jobs"]:
+            found[int(job["id"])] = job
+    return found
+
+
+def unknown_jobs_error(client: t.Any, missing: t.Iterable[int]) -> NotFoundError:
+    return NotFoundError("unknown test: there is no job %s on %s"
+                         % (", ".join(str(i) for i in sorted(missing)), client.base_url))
+
+
+class _Tracker:
+    """Which job currently stands for each requested id (itself or its newest clone)."""
+
+    def __init__(self, job_ids: t.Sequence[int], follow: bool) -> None:
+        self.follow = follow
+        self.current = {job_id: job_id for job_id in job_ids}
+        self.final: t.Dict[int, dict] = {}
+        self.latest: t.Dict[int, dict] = {}
+        self.hops = {job_id: 0 for job_id in job_ids}
+
+    def pending_ids(self) -> t.List[int]:
+        return sorted({current for origin, current in self.current.items() if origin not in self.final})
+
+    def update(self, jobs: t.Mapping[int, dict]) -> bool:
+        """Take one poll's answer; True when a restart was found (worth polling again at once)."""
+        moved = False
+        for origin, current in self.current.items():
+            if origin in self.final:
+                continue
+            job = jobs[current]
+            self.latest[origin] = job
+            clone = job.get("clone_id")
+            if self.follow and clone and self.hops[origin] < MAX_CLONE_HOPS:
+                self.current[origin] = int(clone)
+                self.hops[origin] += 1
+                moved = True
+            elif is_final(job):
+                self.final[origin] = job
+        return moved
+
+    def words(self) -> t.Dict[str, str]:
+        return {str(origin): job_status(self.latest[origin]) for origin in self.current if origin in self.latest}
+
+
+def wait_for_jobs(client: t.Any, job_ids: t.Sequence[int], *, timeout: float, interval: float,
+                  follow: bool = True) -> Result:
+    """Poll until every job is final; returns ``{str(id): status word}`` for the ids asked for.
+
+    With ``follow`` a restarted job is replaced by its clone (the word is the clone's).
+    Status NOT_OK when any final word is not passed/softfailed, TIMEOUT when time ran out
+    (the words then show what is still scheduled or running), NOT_FOUND for unknown ids.
+    """
+    tracker = _Tracker(list(dict.fromkeys(job_ids)), follow)
+    give_up_at = time.monotonic() + timeout
+    while True:
+        wanted = tracker.pending_ids()
+        jobs = list_jobs(client, wanted)
+        missing = set(wanted) - set(jobs)
+        if missing:
+            raise unknown_jobs_error(client, missing)
+        if tracker.update(jobs):
+            continue
+        if not tracker.pending_ids():
+            return _finished(tracker.words())
+        remaining = give_up_at - time.monotonic()
+        if remaining <= 0:
+            return _timed_out(tracker.words(), timeout)
+        client.progress(_progress_line(tracker.words()))
+        time.sleep(min(interval, remaining))
+
+
+def _finished(words: t.Dict[str, str]) -> Result:
+    bad = {job_id: word for job_id, word in words.items() if word not in OK_RESULTS}
+    if bad:
+        return Result(returns=words, status=Status.NOT_OK,
+                      message="finished, not ok: %s" % ", ".join("%s %s" % item for item in sorted(bad.items())))
+    return Result(returns=words)
+
+
+def _timed_out(words: t.Dict[str, str], timeout: float) -> Result:
+    pending = sorted(job_id for job_id, word in words.items() if word in ("scheduled", "running"))
+    return Result(returns=words, status=Status.TIMEOUT,
+                  message="timeout after %.0f s: still pending: %s" % (timeout, ", ".join(pending)))
+
+
+def _progress_line(words: t.Dict[str, str]) -> str:
+    counts: t.Dict[str, int] = {}
+    for word in words.values():
+        counts[word] = counts.get(word, 0) + 1
+    return "waiting for %d jobs: %s" % (len(words), ", ".join("%d %s" % (n, w) for w, n in sorted(counts.items())))
