@@ -93,8 +93,8 @@ def select_fields(worker: t.Mapping[str, t.Any], fields: t.Sequence[str]) -> dic
     index = _field_index(worker)
     unknown = [field for field in fields if field.lower() not in index]
     if unknown:
-        raise InvalidInputError("unknown worker field %s: valid ones are %s"
-                                % (", ".join(unknown), ", ".join(sorted(spelling for spelling, _ in index.values()))))
+        valid = sorted(spelling for spelling, _value in index.values())
+        raise InvalidInputError("unknown worker field %s: valid ones are %s" % (", ".join(unknown), ", ".join(valid)))
     return dict(index[field.lower()] for field in fields)
 
 
