@@ -1,0 +1,228 @@
+#!/usr/bin/python
+# -*- coding: utf-8 -*-
+# Copyright: openqa.client contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+
+from __future__ import annotations
+
+DOCUMENTATION = r"""
+module: openqa_build
+short_description: Search, inspect, restart, schedule and wait for openQA builds
+version_added: 0.1.0
+description:
+  - Actions on an openQA build. openQA has no build object; a build is the jobs that share a BUILD value,
+    narrowed by O(group) or O(groupid), O(distri) and O(version).
+  - V(info), V(restart) and V(wait) read the build with one request whatever its size (the latest job of
+    every scenario); V(restart) then restarts in one bulk request.
+  - When a V(restart) matches the same BUILD value in several groups or products and nothing narrows it,
+    the module fails with status 3 and lists the candidates in RV(returns).
+  - The same actions are available on the command line as C(openqa-ctl build ACTION).
+options:
+  action:
+    description:
+      - V(search) returns the build names of a group that contain O(name), newest first.
+      - V(info) returns the latest jobs of the build grouped by test name.
+      - V(restart) restarts the build's finished jobs that match O(name), O(arch) and O(filter), following the
+        dependency rules of C(openqa.client.openqa_test) V(restart). Jobs still scheduled or running are left
+        alone. An unknown build is not an error (message V(no build found)), nothing left to restart is
+        not a change.
+      - V(new) schedules the build as C(POST isos) does, from O(vars). It is idempotent. When jobs of the same
+        DISTRI, VERSION, FLAVOR, ARCH and BUILD (in the group, and of TEST and MACHINE when given) exist and are
+        not cancelled nor obsoleted, nothing is posted and their ids are returned. O(force) schedules anyway.
+        A POST that fails in transit is never repeated; the server is read back to find what it scheduled.
+      - V(wait) waits until the build's latest jobs (those matching the filters) are final, following restarts.
+    type: str
+    required: true
+    choices: [search, info, restart, new, wait]
+  id:
+    description:
+      - The BUILD value, for example V(20261127). Required by V(info), V(restart) and V(wait).
+    type: str
+  group:
+    description:
+      - The job group, by name or by id (a value of digits only is an id).
+      - With V(new), only this group's job templates are scheduled (C(_GROUP_ID) or C(_GROUP) of C(POST isos)).
+      - Mutually exclusive with O(groupid).
+    type: str
+  groupid:
+    description:
+      - The job group id. V(0) means jobs without a group.
+    type: int
+  distri:
+    description:
+      - Narrow the build to this DISTRI.
+    type: str
+  version:
+    description:
+      - Narrow the build to this VERSION.
+    type: str
+  name:
+    description:
+      - With V(search), text the build name must contain.
+      - With V(info), V(restart) and V(wait), text the test name must contain. Both are case-insensitive.
+    type: str
+  arch:
+    description:
+      - With V(info), V(restart) and V(wait), only jobs of this ARCH.
+    type: str
+  filter:
+    description:
+      - With V(info), V(restart) and V(wait), conditions C(KEY=VALUE) on the jobs, as a list of strings or a dict.
+        All must hold. A value may list alternatives separated by commas (V(name=raid0,raid1)).
+      - Keys are C(name) (text in the test name), C(status), C(arch), C(machine) and C(flavor).
+      - C(status) takes a status word (V(passed), V(failed), V(softfailed), V(incomplete), V(skipped),
+        V(scheduled), V(running), ...), V(failure) (any final result that is not ok) or V(ok) (passed, softfailed).
+      - An unknown key or status word is invalid input (status 4).
+    type: raw
+  vars:
+    description:
+      - With V(new), the C(POST isos) settings C(KEY=VALUE), as a list of strings or a dict. DISTRI, VERSION,
+        FLAVOR, ARCH and BUILD identify the build; ISO, TEST, MACHINE, C(_OBSOLETE) and any other setting
+        are passed on.
+    type: raw
+    aliases: [var]
+  force:
+    description:
+      - With V(new), schedule even when the build is already scheduled.
+      - With V(restart), restart despite missing assets or directly chained parents. Defaults to V(false).
+    type: bool
+  skip_parents:
+    description:
+      - With V(restart), do not restart failed chained parents. Defaults to V(false).
+    type: bool
+  skip_children:
+    description:
+      - With V(restart), do not restart children. Defaults to V(false).
+    type: bool
+  skip_ok_result_children:
+    description:
+      - With V(restart), do not restart passed or softfailed children. Defaults to V(false).
+    type: bool
+  limit:
+    description:
+      - With V(search), how many of the group's newest builds to look through. Defaults to 500.
+    type: int
+  wait:
+    description:
+      - With V(new), wait until the build's jobs are final, as V(wait) does. Defaults to V(false).
+    type: bool
+  timeout:
+    description:
+      - With V(wait) (and O(wait)), give up after this long (V(90), V(15m), V(2h)); status 8. Defaults to 1 hour.
+    type: str
+  interval:
+    description:
+      - With V(wait) (and O(wait)), the time between two polls (one request each). Defaults to 30 seconds.
+    type: str
+extends_documentation_fragment:
+  - openqa.client.connection
+attributes:
+  check_mode:
+    support: full
+    description:
+      - V(restart) returns the ids that would be restarted; V(new) says whether it would schedule (RV(changed)).
+      - Nothing is posted in check mode.
+  diff_mode:
+    support: none
+    description: No diff is produced.
+  action_group:
+    support: full
+    membership: [openqa.client.openqa]
+    description: Use C(group/openqa.client.openqa) in C(module_defaults) to set the connection options once.
+author:
+  - openqa.client contributors
+"""
+
+EXAMPLES = r"""
+- name: Schedule a build once (a rerun of the play changes nothing)
+  openqa.client.openqa_build:
+    host: https://openqa.example.com
+    action: new
+    group: 110
+    vars:
+      DISTRI: opensuse
+      VERSION: Tumbleweed
+      FLAVOR: DVD
+      ARCH: x86_64
+      BUILD: "20261127"
+      ISO: openSUSE-Tumbleweed-DVD-x86_64-Snapshot20261127-Media.iso
+  register: scheduled
+
+- name: Restart the failed RAID tests of that build
+  openqa.client.openqa_build:
+    host: https://openqa.example.com
+    action: restart
+    id: "20261127"
+    groupid: 110
+    filter:
+      - name=raid
+      - status=failure
+
+- name: Wait for the build and fail unless every job is ok
+  openqa.client.openqa_build:
+    host: https://openqa.example.com
+    action: wait
+    id: "20261127"
+    groupid: 110
+    timeout: 3h
+    interval: 1m
+
+- name: Failures of the build on x86_64
+  openqa.client.openqa_build:
+    host: https://openqa.example.com
+    action: info
+    id: "20261127"
+    arch: x86_64
+    filter: status=failed
+  register: failures
+"""
+
+RETURN = r"""
+returns:
+  description:
+    - What the action returns, as in the proposal's C(returns).
+    - 'V(search) returns C({"ids": [build names]}), newest first.'
+    - 'V(info) returns a list of C({"name": test, "tests": [{"arch", "id", "status"}]}), sorted by test name;
+      a job whose final result is not ok also has C(failure), the first failed module (V(null) when none failed).'
+    - 'V(restart) returns C({"ids": [new job ids]}); in check mode the ids that would be restarted. Nothing when
+      the build does not exist.'
+    - 'V(new) returns C({"ids": [job ids], "scheduled_product_id": N}); the product id is V(null) when the build
+      was already scheduled. C(failed) lists the failed job entries of openQA (status 9). With O(wait), C(results)
+      maps each job id to its final status word.'
+    - V(wait) returns a dict mapping each job id (as a string) to its status word.
+    - 'With status 3, C({"candidates": [{"group", "groupid", "distri", "version"}]}).'
+  returned: success, and with status 3 or 9
+  type: raw
+  sample: {"ids": [1403568, 1403730]}
+status:
+  description:
+    - The status code of the proposal's envelope; 0 is ok, see the collection README for the others.
+    - 2 unknown build or group, 3 ambiguous build, 4 invalid input (also openQA's missing parameters and
+      "no products found"), 7 a job is not ok after V(wait), 8 timeout, 9 openQA refused or failed jobs.
+  returned: always
+  type: int
+  sample: 0
+msg:
+  description: The envelope's message, V(ok) or what went wrong and how to fix it.
+  returned: always
+  type: str
+  sample: ok
+credential_source:
+  description: Where the API credentials came from (options, environment, client.conf section) or V(none (anonymous)).
+  returned: when the connection options were valid
+  type: str
+  sample: client.conf [127.0.0.1] in /etc/openqa/client.conf
+"""
+
+from ansible.module_utils.basic import AnsibleModule
+
+from ansible_collections.openqa.client.plugins.module_utils.builds import ENTRY
+from ansible_collections.openqa.client.plugins.module_utils.runner import run_module
+
+
+def main() -> None:
+    run_module(AnsibleModule, ENTRY)
+
+
+if __name__ == "__main__":
+    main()
