@@ -250,8 +250,8 @@ def restart(client: t.Any, params: dict) -> Result:
         client, params["id"], force=params["force"], skip_parents=params["skip_parents"],
         skip_children=params["skip_children"], skip_ok_result_children=params["skip_ok_result_children"],
         prio=params["prio"], comment=params["comment"], settings=params["vars"] or (), parent=params["parent"])
-    return _then_wait(client, params, result, result.returns, lambda waited: {"ids": result.returns,
-                                                                             "results": waited})
+    return _then_wait(client, params, result, result.returns,
+                      lambda waited: {"ids": result.returns, "results": waited})
 
 
 def _then_wait(client: t.Any, params: dict, result: Result, new_ids: t.Any,
@@ -365,10 +365,8 @@ def clone(client: t.Any, params: dict) -> Result:
     ids = {str(k): int(v) for k, v in answer["ids"].items()}
     result = Result(returns={"id": ids[str(source_id)], "ids": ids}, changed=True,
                     message="cloned %s" % ", ".join("%s as %d" % item for item in sorted(ids.items())))
-    if target is not client and params.get("wait"):
-        raise InvalidInputError("wait with --to: run 'test wait' against the destination host")
-    return _then_wait(client, params, result, sorted(ids.values()), lambda waited: dict(result.returns,
-                                                                                         results=waited))
+    return _then_wait(target, params, result, sorted(ids.values()),
+                      lambda waited: dict(result.returns, results=waited))
 
 
 _SETTING_KEY = re.compile(r"^[A-Z0-9_]+\+?$")
