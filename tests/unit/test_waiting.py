@@ -1,0 +1,74 @@
+"""The wait loop with a fake client and a fake clock: polls, follow, statuses."""
+
+from __future__ import annotations
+
+import pytest
+
+from ansible_collections.openqa.client.plugins.module_utils import waiting
+from ansible_collections.openqa.client.plugins.module_utils.envelope import NotFoundError, Status
+
+
+class ScriptedClient:
+    """Answers GET jobs from a list of states per poll; records each request's ids."""
+
+    base_url = "http://openqa.test"
+
+    def __init__(self, polls):
+        self.polls = list(polls)
+        self.requests = []
+        self.messages = []
+
+    def get(self, path, params):
+        assert path == "jobs"
+        self.requests.append(list(params["ids"]))
+        table = self.polls[min(len(self.requests), len(self.polls)) - 1]
+        return {"jobs": [dict(table[i], id=i) for i in params["ids"] if i in table]}
+
+    def progress(self, message):
+        self.messages.append(message)
+
+
+@pytest.fixture
+def clock(monkeypatch):
+    now = {"t": 0.0}
+    monkeypatch.setattr(waiting.time, "monotonic", lambda: now["t"])
+    monkeypatch.setattr(waiting.time, "sleep", lambda s: now.__setitem__("t", now["t"] + s))
+    return now
+
+
+PENDING = {"state": "running", "result": "none"}
+PASSED = {"state": "done", "result": "passed"}
+FAILED = {"state": "done", "result": "failed"}
+
+
+def test_polls_only_pending_jobs_and_reports_progress(clock):
+    client = ScriptedClient([{1: PASSED, 2: PENDING}, {2: PASSED}])
+    result = waiting.wait_for_jobs(client, [1, 2], timeout=100, interval=5)
+    assert (result.status, result.returns) == (Status.OK, {"1": "passed", "2": "passed"})
+    assert client.requests == [[1, 2], [2]] and clock["t"] == 5
+    assert client.messages == ["waiting for 2 jobs: 1 passed, 1 running"]
+
+
+def test_follow_switches_to_the_clone_without_sleeping(clock):
+    client = ScriptedClient([{1: dict(FAILED, clone_id=3)}, {3: PASSED}])
+    result = waiting.wait_for_jobs(client, [1], timeout=100, interval=5)
+    assert result.returns == {"1": "passed"} and client.requests == [[1], [3]] and clock["t"] == 0
+
+
+def test_not_ok_and_timeout_are_distinct(clock):
+    failed = waiting.wait_for_jobs(ScriptedClient([{1: FAILED}]), [1], timeout=10, interval=1)
+    assert failed.status == Status.NOT_OK and "1 failed" in failed.message
+    timed_out = waiting.wait_for_jobs(ScriptedClient([{1: PENDING}]), [1], timeout=10, interval=3)
+    assert timed_out.status == Status.TIMEOUT and timed_out.returns == {"1": "running"}
+
+
+def test_unknown_job(clock):
+    with pytest.raises(NotFoundError, match="unknown test: there is no job 2"):
+        waiting.wait_for_jobs(ScriptedClient([{1: PASSED}]), [1, 2], timeout=10, interval=1)
+
+
+def test_many_ids_are_split_into_chunks():
+    table = {i: PASSED for i in range(1, 451)}
+    client = ScriptedClient([table])
+    assert len(waiting.list_jobs(client, table)) == 450
+    assert [len(ids) for ids in client.requests] == [200, 200, 50]
