@@ -47,7 +47,8 @@ class _PrintModulesPath(argparse.Action):
 def _add_option(parser: t.Any, option: Option) -> None:
     kwargs: dict = {"dest": option.name, "default": None, "help": option.help}
     if option.type == "bool":
-        kwargs["action"] = argparse.BooleanOptionalAction
+        # --alive, --alive yes|no (the proposal's spelling) and --no-alive
+        kwargs.update(nargs="?", const=True, metavar="yes|no")
     elif option.multiple or option.type == "keyvalue":
         kwargs.update(action="append", metavar="KEY=VALUE" if option.type == "keyvalue" else option.name.upper())
     else:
@@ -55,6 +56,9 @@ def _add_option(parser: t.Any, option: Option) -> None:
     if option.choices:
         kwargs["help"] += " One of: %s." % ", ".join(option.choices)
     parser.add_argument(*option.flags, **kwargs)
+    if option.type == "bool":
+        parser.add_argument(*["--no-" + flag[2:] for flag in option.flags], dest=option.name, default=None,
+                            action="store_const", const=False, help=argparse.SUPPRESS)
 
 
 def build_parser() -> _Parser:
