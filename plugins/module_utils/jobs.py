@@ -325,7 +325,7 @@ def _search_pages(client: t.Any, filters: t.Mapping[str, t.Any], *, limit: int, 
     before = None
     page_size = page_size or limit
     while len(found) < limit:
-        want = min(page_size, limit - len(found))
+        want = min(page_size, limit - len(found), MAX_LIMIT)
         page = client.get("jobs", dict(filters, limit=want, before=before))["jobs"]
         for job in page:
             found[int(job["id"])] = job
