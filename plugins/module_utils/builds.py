@@ -4,9 +4,9 @@
 """The ``build`` entry point: the jobs that share a BUILD value (the proposal's "build").
 
 openQA has no build object. A build is the BUILD setting of jobs, narrowed by group, distri and
-version. info, restart and wait read it with one ``GET jobs?build=..&latest=1`` (the latest job
-of every scenario), whatever its size, and filter here: openQA applies ``latest=1`` after its own
-filters, so a server-side result filter would return jobs a restart has superseded.
+version. info, restart and wait read it with one ``GET jobs?build=..`` per 10,000 jobs and keep the
+latest job of every scenario, then filter here: a server-side result filter would return jobs that
+a restart has superseded.
 new is ``POST isos``, made idempotent by first listing the jobs of the same product and build.
 """
 
@@ -34,6 +34,9 @@ from ansible_collections.openqa.client.plugins.module_utils.waiting import (
 )
 
 FILTER_KEYS = ("name", "status", "arch", "machine", "flavor")
+SCENARIO_SETTINGS = ("DISTRI", "VERSION", "FLAVOR", "ARCH", "BUILD", "TEST", "MACHINE")
+# openQA's default listing limit (generic_default_limit), so no server caps a page below it.
+PAGE_SIZE = 10000
 STATUS_WORDS = frozenset({
     "scheduled", "running", "cancelled", "passed", "softfailed", "failed", "incomplete", "timeout_exceeded",
     "skipped", "obsoleted", "parallel_failed", "parallel_restarted", "user_cancelled", "user_restarted",
@@ -68,12 +71,31 @@ def _describe(params: t.Mapping[str, t.Any]) -> str:
 
 
 def latest_jobs(client: t.Any, params: t.Mapping[str, t.Any]) -> t.List[dict]:
-    """The latest job of every scenario of the build: one request, whatever the build's size."""
+    """The latest job of every scenario of the build, in one request per PAGE_SIZE jobs (clones included).
+
+    Folded here rather than with openQA's ``latest=1``: that folds scenarios across groups, so a build
+    of the same name in another group would hide behind the newer one and escape the ambiguity check.
+    """
     query: t.List[t.Tuple[str, t.Any]] = [("build", params["id"])]
     query += _group_param(params.get("group"), params.get("groupid"))
     query += [(key, params[key]) for key in ("distri", "version") if params.get(key) is not None]
-    query.append(("latest", 1))
-    return client.get("jobs", query)["jobs"]
+    newest: t.Dict[tuple, dict] = {}
+    offset = 0
+    while True:
+        page = client.get("jobs", query + [("limit", PAGE_SIZE), ("offset", offset)])["jobs"]
+        for job in page:
+            scenario = _scenario(job)
+            if scenario not in newest or int(job["id"]) > int(newest[scenario]["id"]):
+                newest[scenario] = job
+        if len(page) < PAGE_SIZE:
+            return list(newest.values())
+        offset += PAGE_SIZE
+
+
+def _scenario(job: t.Mapping[str, t.Any]) -> tuple:
+    """openQA's scenario (what a restart keeps), within one group."""
+    settings = job.get("settings") or {}
+    return (job.get("group_id"),) + tuple(settings.get(key) for key in SCENARIO_SETTINGS)
 
 
 def _candidates(jobs: t.Iterable[dict]) -> t.List[dict]:
@@ -84,7 +106,7 @@ def _candidates(jobs: t.Iterable[dict]) -> t.List[dict]:
         key = (job.get("group_id") or 0, settings.get("DISTRI"), settings.get("VERSION"))
         seen.setdefault(key, {"group": job.get("group"), "groupid": key[0],
                               "distri": key[1], "version": key[2]})
-    return [seen[key] for key in sorted(seen, key=lambda k: tuple(str(part) for part in k))]
+    return [seen[key] for key in sorted(seen, key=lambda k: (k[0], str(k[1]), str(k[2])))]
 
 
 def require_one_build(params: t.Mapping[str, t.Any], jobs: t.Sequence[dict]) -> None:
@@ -224,7 +246,7 @@ def restart(client: t.Any, params: dict) -> Result:
         return Result(message="no build found")
     require_one_build(params, jobs)
     selected = select_jobs(jobs, params)
-    finished = [int(job["id"]) for job in selected if is_final(job)]
+    finished = sorted(int(job["id"]) for job in selected if is_final(job))
     if not finished:
         pending = len(selected)
         reason = ("%d matching jobs are still scheduled or running" % pending if pending
