@@ -14,6 +14,7 @@ import os
 import sys
 import typing as t
 
+from ansible_collections.openqa.client.cli import render
 from ansible_collections.openqa.client.plugins.module_utils import builds, groups, jobs, workers
 from ansible_collections.openqa.client.plugins.module_utils.envelope import (
     InvalidInputError,
@@ -27,7 +28,8 @@ from ansible_collections.openqa.client.plugins.module_utils.spec import Entry, O
 VERSION = "0.1.0"
 ENTRIES = {entry.name: entry for entry in (jobs.ENTRY, workers.ENTRY, groups.ENTRY, builds.ENTRY)}
 MAX_JSON_DATA = 1024 * 1024
-CLI_ONLY = ("entry", "action", "json_data", "check", "pretty")
+CLI_ONLY = ("entry", "action", "json_data", "check", "pretty", "format")
+OUTPUT_FLAGS = ("--json-data", "--check", "--pretty", "--format")
 
 
 class _Parser(argparse.ArgumentParser):
@@ -41,6 +43,13 @@ class _PrintModulesPath(argparse.Action):
     def __call__(self, parser: t.Any, namespace: t.Any, values: t.Any, option_string: t.Any = None) -> None:
         collection = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
         print(os.path.join(collection, "plugins", "modules"))
+        parser.exit()
+
+
+class _PrintCompletion(argparse.Action):
+    def __call__(self, parser: t.Any, namespace: t.Any, values: t.Any, option_string: t.Any = None) -> None:
+        common = [flag for option in CONNECTION_OPTIONS for flag in option.flags] + list(OUTPUT_FLAGS) + ["--help"]
+        print(render.bash_completion(ENTRIES, ["--version", "--completion", "--ansible-library", "--help"], common))
         parser.exit()
 
 
@@ -66,6 +75,8 @@ def build_parser() -> _Parser:
                   "Prints {\"invocation\": {\"status\": N, \"message\": ...}, \"returns\": ...}; "
                   "the exit code is the status.")
     top.add_argument("--version", action="version", version="openqa-ctl " + VERSION)
+    top.add_argument("--completion", choices=("bash",), action=_PrintCompletion,
+                     help="print a shell completion script: eval \"$(openqa-ctl --completion bash)\"")
     top.add_argument("--ansible-library", action=_PrintModulesPath, nargs=0,
                      help="print the modules directory, for ANSIBLE_LIBRARY (short module names in ad-hoc runs)")
     entry_parsers = top.add_subparsers(dest="entry", metavar="ENTRY")
@@ -85,6 +96,8 @@ def build_parser() -> _Parser:
             common.add_argument("--check", action="store_true",
                                 help="say what would change, send no POST/PUT/DELETE")
             common.add_argument("--pretty", action="store_true", help="indent the JSON output")
+            common.add_argument("--format", choices=("json", "yaml", "table"), default="json",
+                                help="json (default: the proposal's envelope), yaml, or a table for people")
     return top
 
 
@@ -141,9 +154,28 @@ def _progress(message: str) -> None:
     print("openqa-ctl: %s" % message, file=sys.stderr)
 
 
+def _output_format(argv: t.Sequence[str]) -> str:
+    """Read --format from argv directly, so even a parse error is presented as asked."""
+    for index, arg in enumerate(argv):
+        if arg == "--format" and index + 1 < len(argv):
+            return argv[index + 1]
+        if arg.startswith("--format="):
+            return arg.split("=", 1)[1]
+    return "json"
+
+
+def present(envelope: dict, argv: t.Sequence[str]) -> str:
+    output = _output_format(argv)
+    if output == "yaml":
+        return render.as_yaml(envelope)
+    if output == "table":
+        colour = sys.stdout.isatty() and not os.environ.get("NO_COLOR")
+        return render.as_table(envelope, colour=colour)
+    return render.as_json(envelope, pretty="--pretty" in argv)
+
+
 def main(argv: t.Optional[t.Sequence[str]] = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
-    pretty = "--pretty" in argv
     try:
         result, mutating = run(argv)
     except OpenQAError as error:
@@ -156,9 +188,7 @@ def main(argv: t.Optional[t.Sequence[str]] = None) -> int:
         mutating = False
     for warning in result.warnings:
         _warn(warning)
-    envelope = result.envelope(with_changed=mutating)
-    print(json.dumps(envelope, indent=2 if pretty else None, separators=None if pretty else (",", ":"),
-                     ensure_ascii=False))
+    print(present(result.envelope(with_changed=mutating), argv))
     return int(result.status)
 
 

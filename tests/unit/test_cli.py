@@ -1,0 +1,105 @@
+"""openqa-ctl without a server: parsing, --json-data, output formats, completion, exit codes."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+
+import pytest
+import yaml
+
+from ansible_collections.openqa.client.cli import openqa_ctl, render
+
+UNREACHABLE = ["--host", "http://127.0.0.1:9", "--retries", "0"]
+
+
+def _run(capsys, *argv):
+    code = openqa_ctl.main(list(argv))
+    out = capsys.readouterr().out
+    return code, out
+
+
+@pytest.mark.parametrize("argv, status, text", [
+    ([], 4, "no entry point"),
+    (["nope"], 4, "invalid choice"),
+    (["test"], 4, "no action given"),
+    (["test", "nope"], 4, "invalid choice"),
+    (["test", "status"], 4, "needs --id"),
+    (["test", "status", "--id", "x"], 4, "not a whole number"),
+    (["test", "status", "--id", "1", "--bogus"], 4, "unrecognized arguments"),
+    (["test", "status", "--id", "1", "--host", "ftp://x"], 4, "not an http(s) URL"),
+    (["test", "status", "--id", "1"] + UNREACHABLE, 1, "unknown remote host"),
+])
+def test_errors_are_envelopes_with_the_status_as_exit_code(capsys, argv, status, text):
+    code, out = _run(capsys, *argv)
+    envelope = json.loads(out)
+    assert code == envelope["invocation"]["status"] == status
+    assert text in envelope["invocation"]["message"]
+
+
+def test_json_data_supplies_options_and_flags_win(capsys, tmp_path):
+    data = tmp_path / "opts.json"
+    data.write_text(json.dumps({"id": "x", "from": "http://127.0.0.1:9", "retries": 0}))
+    code, out = _run(capsys, "test", "status", "--json-data", str(data))
+    assert code == 4 and "'x'" in out
+    code, out = _run(capsys, "test", "status", "--json-data", str(data), "--id", "5")
+    assert code == 1, out
+
+
+@pytest.mark.parametrize("content, text", [
+    ("{not json", "not valid JSON"),
+    ("[1, 2]", "must hold a JSON object"),
+    ('{"bogus": 1}', "unknown options bogus"),
+])
+def test_bad_json_data(capsys, tmp_path, content, text):
+    data = tmp_path / "opts.json"
+    data.write_text(content)
+    code, out = _run(capsys, "test", "status", "--json-data", str(data))
+    assert code == 4 and text in json.loads(out)["invocation"]["message"]
+
+
+def test_unreadable_json_data(capsys, tmp_path):
+    code, out = _run(capsys, "test", "status", "--json-data", str(tmp_path / "missing.json"))
+    assert code == 4 and "cannot read --json-data" in out
+
+
+def test_output_formats(capsys):
+    code, out = _run(capsys, "test", "status", "--id", "x", "--format", "yaml")
+    assert code == 4 and out.startswith("---\ninvocation:\n  status: 4\n")
+    code, out = _run(capsys, "test", "status", "--id", "x", "--format", "table")
+    assert out.startswith("status 4: id 'x'")
+    code, out = _run(capsys, "test", "status", "--id", "x", "--pretty")
+    assert out.startswith('{\n  "invocation"')
+
+
+def test_yaml_and_table_render_nested_returns():
+    envelope = {"invocation": {"status": 0, "message": "ok", "changed": True},
+                "returns": {"ids": [{"id": 1, "name": "yes"}, {"id": 2, "name": "b"}]}}
+    assert yaml.safe_load(render.as_yaml(envelope)) == envelope
+    table = render.as_table(envelope).splitlines()
+    assert table[0] == "status 0: ok (changed)" and table[1] == "ids:" and table[2].split() == ["id", "name"]
+
+
+@pytest.mark.parametrize("returns", [None, "failed", [], {}, [1, "two"], {"yes": "no", "a b": [{"k": None}]},
+                                     {"s": "multi\nline: # not a comment", "n": 1.5, "t": True}])
+def test_yaml_round_trips(returns):
+    envelope = {"invocation": {"status": 0, "message": "ok"}, "returns": returns}
+    assert yaml.safe_load(render.as_yaml(envelope)) == envelope
+
+
+def test_version_and_help_exit_zero(capsys):
+    with pytest.raises(SystemExit) as exited:
+        openqa_ctl.main(["--version"])
+    assert exited.value.code == 0 and openqa_ctl.VERSION in capsys.readouterr().out
+    with pytest.raises(SystemExit) as exited:
+        openqa_ctl.main(["test", "status", "--help"])
+    assert exited.value.code == 0 and "--json-data" in capsys.readouterr().out
+
+
+def test_bash_completion_is_valid_bash_and_completes(capsys):
+    with pytest.raises(SystemExit):
+        openqa_ctl.main(["--completion", "bash"])
+    script = capsys.readouterr().out
+    probe = script + '\nCOMP_WORDS=(openqa-ctl test st); COMP_CWORD=2; _openqa_ctl; echo "${COMPREPLY[@]}"\n'
+    completed = subprocess.run(["bash", "-c", probe], capture_output=True, text=True, check=True)
+    assert completed.stdout.split() == ["stop", "status"]
