@@ -181,6 +181,13 @@ class OpenQAClient:
     def has_credentials(self) -> bool:
         return bool(self._key and self._secret)
 
+    def for_host(self, base_url: str, api_key: t.Optional[str], api_secret: t.Optional[str]) -> "OpenQAClient":
+        """A client for another instance with the same timeouts, retries, TLS and check mode (clone --to)."""
+        return OpenQAClient(base_url, api_key, api_secret, connect_timeout=self.connect_timeout,
+                            read_timeout=self.read_timeout, retries=self.retries, deadline=self.deadline,
+                            verify=self._session.verify, check_mode=self.check_mode,
+                            on_retry=self.on_retry, on_progress=self.on_progress)
+
     def progress(self, message: str) -> None:
         """Long actions (waits, big searches) report here; the CLI shows it on a terminal's stderr."""
         if self.on_progress:

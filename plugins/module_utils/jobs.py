@@ -393,20 +393,14 @@ def _destination(client: t.Any, to: t.Optional[str]) -> t.Any:
     """The client for --to: same settings, credentials of that host (environment, then client.conf)."""
     if not to:
         return client
-    # Imported here: only clone --to needs them, and the CLI should start fast.
-    from ansible_collections.openqa.client.plugins.module_utils.client import OpenQAClient
+    # Imported here: only clone --to needs it, and the CLI should start fast.
     from ansible_collections.openqa.client.plugins.module_utils.config import normalize_host, resolve_connection
 
     url = normalize_host(to)
     if url == client.base_url:
         return client
     connection = resolve_connection({"host": url})
-    # pylint: disable-next=protected-access
-    verify = client._session.verify  # noqa: SLF001 (see the client.for_host proposal)
-    return OpenQAClient(url, connection.api_key, connection.api_secret, read_timeout=client.read_timeout,
-                        retries=client.retries, deadline=client.deadline, verify=verify,
-                        check_mode=client.check_mode, on_retry=client.on_retry, on_progress=client.on_progress)
-
+    return client.for_host(url, connection.api_key, connection.api_secret)
 
 def _read_cluster(client: t.Any, source_id: int, *, skip_deps: bool,
                   clone_children: bool) -> t.Dict[int, t.Tuple[dict, int]]:
