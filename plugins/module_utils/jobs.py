@@ -14,6 +14,7 @@ import re
 import time
 import typing as t
 
+from ansible_collections.openqa.client.plugins.module_utils.config import normalize_host, resolve_connection
 from ansible_collections.openqa.client.plugins.module_utils.envelope import (
     AmbiguousError,
     InvalidInputError,
@@ -393,9 +394,6 @@ def _destination(client: t.Any, to: t.Optional[str]) -> t.Any:
     """The client for --to: same settings, credentials of that host (environment, then client.conf)."""
     if not to:
         return client
-    # Imported here: only clone --to needs it, and the CLI should start fast.
-    from ansible_collections.openqa.client.plugins.module_utils.config import normalize_host, resolve_connection
-
     url = normalize_host(to)
     if url == client.base_url:
         return client
