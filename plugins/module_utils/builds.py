@@ -366,9 +366,8 @@ def _interpret_isos_answer(settings: t.Mapping[str, str], answer: t.Mapping[str,
     failed = answer.get("failed") or []
     if failed:
         returns["failed"] = failed
-        return Result(returns=returns, status=Status.REFUSED, changed=True,
-                      message="openQA created %d jobs and failed %d: %s" % (len(ids), len(failed),
-                                                                           _failure_text(failed)))
+        message = "openQA created %d jobs and failed %d: %s" % (len(ids), len(failed), _failure_text(failed))
+        return Result(returns=returns, status=Status.REFUSED, changed=True, message=message)
     if "ids" not in answer:
         return Result(returns=returns, changed=True, warnings=[
             "scheduled asynchronously (async): openQA creates the jobs later; see GET isos/%s"
@@ -386,7 +385,7 @@ def _failure_text(failed: t.Sequence[t.Mapping[str, t.Any]]) -> str:
         messages = entry.get("error_messages") or [entry.get("error_message")]
         who = "job %s" % entry["job_id"] if entry.get("job_id") else "test %s" % entry.get("job_name")
         for message in messages:
-            jobs_by_message.setdefault(str(message).split("\n")[0], []).append(who)
+            jobs_by_message.setdefault(str(message).split("\n", maxsplit=1)[0], []).append(who)
     return "; ".join("%s (%s)" % (message, ", ".join(who)) for message, who in jobs_by_message.items())
 
 

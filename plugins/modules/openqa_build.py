@@ -120,7 +120,7 @@ attributes:
   check_mode:
     support: full
     description:
-      - V(restart) returns the ids that would be restarted; V(new) says whether it would schedule (RV(changed)).
+      - V(restart) returns the ids that would be restarted; V(new) says whether it would schedule (C(changed)).
       - Nothing is posted in check mode.
   diff_mode:
     support: none
@@ -130,7 +130,7 @@ attributes:
     membership: [openqa.client.openqa]
     description: Use C(group/openqa.client.openqa) in C(module_defaults) to set the connection options once.
 author:
-  - openqa.client contributors
+  - openqa.client contributors (@os-autoinst)
 """
 
 EXAMPLES = r"""

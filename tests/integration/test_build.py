@@ -47,9 +47,11 @@ def add_modules(server, job_id: int, results: t.Sequence[t.Tuple[str, str]]) -> 
 
 def seed(make_job, build: str, jobs: t.Sequence[t.Tuple[str, str, t.Optional[str]]], **settings: t.Any) -> dict:
     """Jobs (test, arch, result or None for scheduled) of one build -> {"arch/test": id}."""
-    return {"%s/%s" % (arch, test): make_job(result=result, BUILD=build, TEST=test, ARCH=arch,
-                                              MACHINE=MACHINE[arch], **settings)
-            for test, arch, result in jobs}
+    made = {}
+    for test, arch, result in jobs:
+        made["%s/%s" % (arch, test)] = make_job(result=result, BUILD=build, TEST=test, ARCH=arch,
+                                                MACHINE=MACHINE[arch], **settings)
+    return made
 
 
 def iso_vars(build: str, arch: str = "x86_64", **extra: str) -> dict:
@@ -69,7 +71,7 @@ def product_count(server, build: str) -> int:
 def own_groups(api) -> t.List[dict]:
     """Two job groups of this module's own, so the builds put there stay out of the fixture groups."""
     groups = []
-    for _ in range(2):
+    for _group in range(2):
         name = unique("build-tests")
         groups.append({"id": api_post(api, "job_groups", name=name)["id"], "name": name})
     return groups
@@ -116,7 +118,7 @@ def test_info_shape_and_first_failed_module_in_cli_and_module(server, ctl, modul
 ])
 def test_info_filters_combine_with_and(server, mixed_build, args, wanted):
     build, ids = mixed_build
-    result, _ = run_verb(server, "info", id=build, **args)
+    result, _count = run_verb(server, "info", id=build, **args)
     found = sorted(test["id"] for entry in result.returns for test in entry["tests"])
     assert result.status == 0 and found == sorted(ids[key] for key in wanted)
 
@@ -135,7 +137,7 @@ def test_info_reports_the_latest_job_of_each_scenario(server, api, make_job):
     build = unique()
     ids = seed(make_job, build, [("raid0", "x86_64", "failed"), ("raid1", "x86_64", "passed")])
     clone = api_post(api, "jobs/%d/restart" % ids["x86_64/raid0"])["result"][0][str(ids["x86_64/raid0"])]
-    result, _ = run_verb(server, "info", id=build)
+    result, _count = run_verb(server, "info", id=build)
     assert result.returns == [{"name": "raid0", "tests": [{"arch": "x86_64", "id": clone, "status": "scheduled"}]},
                               {"name": "raid1", "tests": [{"arch": "x86_64", "id": ids["x86_64/raid1"],
                                                            "status": "passed"}]}]
@@ -207,8 +209,8 @@ def test_restart_with_filters_in_cli_and_module_then_nothing_left(server, ctl, m
             first = (run.status, run.result["msg"], run.result["changed"], run.returns)
             again = module("build", dict(args, action="restart", **server.creds()))
             second = (again.status, again.result["msg"], again.result["changed"], again.returns)
-        clones = {old: api_get(api, "jobs/%d" % ids[old])["job"]["clone_id"] for old in ("x86_64/raid0",
-                                                                                          "x86_64/raid1")}
+        clones = {old: api_get(api, "jobs/%d" % ids[old])["job"]["clone_id"]
+                  for old in ("x86_64/raid0", "x86_64/raid1")}
         assert first == (0, "ok", True, {"ids": sorted(clones.values())})
         untouched = [key for key in ids if key not in clones]
         assert all(api_get(api, "jobs/%d" % ids[key])["job"]["clone_id"] is None for key in untouched)
@@ -236,7 +238,7 @@ def test_restart_of_a_child_follows_test_restart_dependency_rules(server, api, m
     child = make_job(BUILD=build, TEST="gnome", _START_AFTER_JOBS=parent)
     api_post(api, "jobs/%d/set_done" % parent, result="failed")  # openQA cancels the chained child: skipped
     assert api_get(api, "jobs/%d" % child)["job"]["result"] == "skipped"
-    result, _ = run_verb(server, "restart", id=build, name="gnome")
+    result, _count = run_verb(server, "restart", id=build, name="gnome")
     new_parent = api_get(api, "jobs/%d" % parent)["job"]["clone_id"]
     new_child = api_get(api, "jobs/%d" % child)["job"]["clone_id"]
     assert result.status == 0 and result.changed and new_parent and new_child
@@ -286,8 +288,8 @@ def test_new_twice_schedules_once_in_cli_and_module(server, ctl, module, api):
     ids = first.returns["ids"]
     assert len(ids) == len(SUITES)
     second = module("build", {"action": "new", "group": group, "vars": values, **server.creds()})
-    assert (second.status, second.result["changed"], second.returns) == (0, False, {"ids": ids,
-                                                                                   "scheduled_product_id": None})
+    expected = {"ids": ids, "scheduled_product_id": None}
+    assert (second.status, second.result["changed"], second.returns) == (0, False, expected)
     assert second.result["msg"].startswith("already scheduled: 4 jobs")
     third = module("build", {"action": "new", "group": group, "vars": values, **server.creds()}, check=True)
     assert (third.status, third.result["changed"], third.returns["ids"]) == (0, False, ids)
@@ -381,8 +383,8 @@ def test_new_whose_answer_is_lost_reads_back_instead_of_posting_again(server, ap
     build = unique()
     session = _LosesAnswerOfPostIsos(fault)
     client = OpenQAClient(server.url, **server.creds(), session=session)
-    result, _ = run_verb(server, "new", client=client, group=str(server.fixture["group_id"]),
-                         vars=iso_vars(build))
+    result, _count = run_verb(server, "new", client=client, group=str(server.fixture["group_id"]),
+                              vars=iso_vars(build))
     jobs = sorted(job["id"] for job in api_get(api, "jobs", build=build)["jobs"])
     assert session.posts == 1 and product_count(server, build) == 1
     assert (result.status, result.changed, result.returns) == (0, True, {"ids": jobs, "scheduled_product_id": None})
@@ -393,8 +395,8 @@ def test_new_whose_post_never_arrived_says_nothing_was_scheduled(server):
     build = unique()
     session = _LosesAnswerOfPostIsos("lost before the server")
     client = OpenQAClient(server.url, **server.creds(), session=session)
-    result, _ = run_verb(server, "new", client=client, group=str(server.fixture["group_id"]),
-                         vars=iso_vars(build))
+    result, _count = run_verb(server, "new", client=client, group=str(server.fixture["group_id"]),
+                              vars=iso_vars(build))
     assert session.posts == 1 and product_count(server, build) == 0
     assert result.status == 1 and "nothing was scheduled: run it again" in result.message
 
