@@ -1,0 +1,116 @@
+"""The build entry's pure parts: filters, build identity, reading POST isos answers."""
+
+from __future__ import annotations
+
+import pytest
+
+from ansible_collections.openqa.client.plugins.module_utils import builds
+from ansible_collections.openqa.client.plugins.module_utils.envelope import (
+    AmbiguousError,
+    InvalidInputError,
+    RefusedError,
+    Status,
+)
+
+
+def job(job_id: int, test: str = "raid0", state: str = "done", result: str = "failed", group_id: int = 1,
+        **settings: str) -> dict:
+    values = {"DISTRI": "opensuse", "VERSION": "Tumbleweed", "FLAVOR": "DVD", "ARCH": "x86_64", "BUILD": "1",
+              "TEST": test, "MACHINE": "64bit"}
+    values.update(settings)
+    return {"id": job_id, "test": test, "state": state, "result": result, "group_id": group_id,
+            "group": "g%d" % group_id, "settings": values}
+
+
+JOBS = [job(1, "raid0"), job(2, "raid1", result="incomplete"), job(3, "textmode", result="passed"),
+        job(4, "RAID0", ARCH="aarch64", result="softfailed"), job(5, "gnome", state="scheduled", result="none"),
+        job(6, "gnome", state="cancelled", result="skipped", ARCH="aarch64")]
+
+
+def selected(**params) -> list:
+    return [j["id"] for j in builds.select_jobs(JOBS, params)]
+
+
+@pytest.mark.parametrize("params, ids", [
+    ({}, [1, 2, 3, 4, 5, 6]),
+    ({"name": "raid"}, [1, 2, 4]),
+    ({"arch": "aarch64"}, [4, 6]),
+    ({"filter": [("status", "failure")]}, [1, 2, 6]),
+    ({"filter": [("status", "ok")]}, [3, 4]),
+    ({"filter": [("status", "scheduled,passed")]}, [3, 5]),
+    ({"filter": [("name", "raid"), ("status", "failure")]}, [1, 2]),
+    ({"name": "raid", "filter": [("status", "ok")], "arch": "aarch64"}, [4]),
+    ({"filter": [("machine", "64bit"), ("flavor", "DVD"), ("name", "gnome")]}, [5, 6]),
+    ({"filter": [("name", "raid0"), ("name", "raid1")]}, []),
+])
+def test_filters_combine_with_and(params, ids):
+    assert selected(**params) == ids
+
+
+@pytest.mark.parametrize("pair, hint", [(("result", "failed"), "unknown filter 'result'"),
+                                        (("status", "failure,bogus"), "unknown status bogus"),
+                                        (("name", " , "), "has no value")])
+def test_bad_filters_are_invalid_input(pair, hint):
+    with pytest.raises(InvalidInputError, match=hint):
+        selected(filter=[pair])
+
+
+def test_the_same_build_in_two_groups_is_ambiguous_with_candidates():
+    with pytest.raises(AmbiguousError) as caught:
+        builds.require_one_build({"id": "1"}, [job(1), job(2, group_id=2), job(3, group_id=2, VERSION="15")])
+    assert caught.value.returns == {"candidates": [
+        {"group": "g1", "groupid": 1, "distri": "opensuse", "version": "Tumbleweed"},
+        {"group": "g2", "groupid": 2, "distri": "opensuse", "version": "15"},
+        {"group": "g2", "groupid": 2, "distri": "opensuse", "version": "Tumbleweed"}]}
+    builds.require_one_build({"id": "1"}, [job(1), job(2, test="other")])
+
+
+SETTINGS = {"DISTRI": "opensuse", "VERSION": "Tumbleweed", "FLAVOR": "DVD", "ARCH": "x86_64", "BUILD": "7"}
+
+
+def test_isos_answer_with_failed_entries_is_refused_but_changed():
+    answer = {"count": 1, "ids": [12], "scheduled_product_id": 3, "failed": [
+        {"job_id": 10, "error_messages": ["START_AFTER_TEST=x@64bit not found"]},
+        {"job_id": 11, "error_messages": ["START_AFTER_TEST=x@64bit not found"]}]}
+    result = builds._interpret_isos_answer(SETTINGS, answer)  # pylint: disable=protected-access
+    assert (result.status, result.changed) == (Status.REFUSED, True)
+    assert result.message == "openQA created 1 jobs and failed 2: START_AFTER_TEST=x@64bit not found (job 10, job 11)"
+    assert result.returns["ids"] == [12] and len(result.returns["failed"]) == 2
+
+
+def test_isos_answer_without_jobs_is_an_error():
+    with pytest.raises(InvalidInputError, match="no products found for sle-Online-s390x"):
+        builds._interpret_isos_answer(SETTINGS, {"count": 0, "error": "no products found for sle-Online-s390x",
+                                                 "failed": {}, "ids": [], "scheduled_product_id": 3})
+    with pytest.raises(RefusedError, match="no job template matches"):
+        builds._interpret_isos_answer(SETTINGS, {"count": 0, "failed": [], "ids": [], "scheduled_product_id": 4})
+
+
+def test_async_isos_answer_is_a_change_with_a_warning():
+    result = builds._interpret_isos_answer(SETTINGS, {"gru_task_id": 3, "minion_job_id": 3,
+                                                      "scheduled_product_id": 2})
+    expected = {"ids": [], "scheduled_product_id": 2}
+    assert (result.status, result.changed, result.returns) == (Status.OK, True, expected)
+    assert "isos/2" in result.warnings[0]
+
+
+class _NoHttp:
+    """new must decide without asking the server in these cases."""
+
+    check_mode = False
+
+    def get(self, *_args):
+        raise AssertionError("no request expected")
+
+    post = get
+
+
+@pytest.mark.parametrize("raw, error", [
+    ({"vars": ["DISTRI=opensuse"]}, "missing parameters: VERSION FLAVOR ARCH BUILD"),
+    ({"vars": ["distri=o", "version=v", "flavor=f", "arch=a", "BUILD="]}, "missing parameters: BUILD"),
+    ({"vars": dict(SETTINGS, _GROUP_ID="1"), "group": "2"}, "give it once"),
+])
+def test_new_refuses_before_any_request(raw, error):
+    action = builds.ENTRY.action("new")
+    with pytest.raises((InvalidInputError, AmbiguousError), match=error):
+        builds.new(_NoHttp(), builds.ENTRY.prepare(action, raw))
