@@ -142,6 +142,12 @@ class FaultProxy:
         """Stop listening: connections are refused (the kernel answers RST to the SYN)."""
         with self._lock:
             if self._listener is not None:
+                # shutdown first: close alone leaves the socket listening while the accept
+                # loop's select() still holds it, and a connection in that window is reset, not refused
+                try:
+                    self._listener.shutdown(socket.SHUT_RDWR)
+                except OSError:
+                    pass
                 self._listener.close()
                 self._listener = None
 
@@ -263,9 +269,9 @@ class _Handler(http.server.BaseHTTPRequestHandler):
             broken = (b'{"broken": [' + b"x" * len(content))[:max(len(content), 12)]
             self._answer(status, headers, broken)
         else:
-            self._answer(status, headers, content)
             if kind == "refuse_after":
-                proxy.pause()
+                proxy.pause()  # before answering: the client's next connection must find the port closed
+            self._answer(status, headers, content)
 
     def _answer_fault(self, fault: Fault) -> None:
         headers = [("Retry-After", fault.retry_after)] if fault.retry_after is not None else []

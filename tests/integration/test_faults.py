@@ -103,11 +103,26 @@ def read_job(server: t.Any) -> t.Tuple[int, str]:
     return job_id, build
 
 
-@pytest.mark.parametrize("fault_name", list(READ_FAULTS))
-@pytest.mark.parametrize("verb", list(READS))
-def test_reads_recover_within_the_retry_budget(server, proxy, read_job, quick_backoff, verb, fault_name):
+# Every fault on one verb, and two faults (in rotation) on every other verb: each verb's
+# requests go through the same client, so the full matrix would retest the client 12 times.
+_FAULT_NAMES = list(READ_FAULTS)
+READ_CASES = [("test status", name) for name in _FAULT_NAMES] + [
+    (verb, _FAULT_NAMES[(index + shift) % len(_FAULT_NAMES)])
+    for index, verb in enumerate(v for v in READS if v != "test status") for shift in (0, 5)]
+
+
+@pytest.fixture(scope="module")
+def baselines() -> t.Dict[str, Result]:
+    return {}
+
+
+@pytest.mark.parametrize("verb, fault_name", READ_CASES)
+def test_reads_recover_within_the_retry_budget(server, proxy, read_job, baselines, quick_backoff, verb,
+                                               fault_name):
     entry, action, options = READS[verb]
-    baseline = run(server.url, entry, action, {}, **options(server, read_job))
+    if verb not in baselines:
+        baselines[verb] = run(server.url, entry, action, {}, **options(server, read_job))
+    baseline = baselines[verb]
     assert baseline.status in (Status.OK, Status.NOT_OK), baseline.message
     template = READ_FAULTS[fault_name]
     proxy.add(Fault(template.kind, status=template.status, html=template.html, retry_after=template.retry_after,
