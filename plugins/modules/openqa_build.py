@@ -12,8 +12,8 @@ version_added: 0.1.0
 description:
   - Actions on an openQA build. openQA has no build object; a build is the jobs that share a BUILD value,
     narrowed by O(group) or O(groupid), O(distri) and O(version).
-  - V(info), V(restart) and V(wait) read the build with one request whatever its size (the latest job of
-    every scenario); V(restart) then restarts in one bulk request.
+  - V(info), V(restart) and V(wait) read the build with one request per 10,000 jobs (restarted ones included)
+    and use the latest job of every scenario; V(restart) then restarts in one bulk request.
   - When a V(restart) matches the same BUILD value in several groups or products and nothing narrows it,
     the module fails with status 3 and lists the candidates in RV(returns).
   - The same actions are available on the command line as C(openqa-ctl build ACTION).
