@@ -254,7 +254,8 @@ def restart(client: t.Any, params: dict) -> Result:
         return Result(returns={"ids": []}, message="nothing to restart: %s" % reason)
     result = restart_jobs(client, finished, force=params["force"], skip_parents=params["skip_parents"],
                           skip_children=params["skip_children"],
-                          skip_ok_result_children=params["skip_ok_result_children"])
+                          skip_ok_result_children=params["skip_ok_result_children"],
+                          jobs={int(job["id"]): job for job in selected if is_final(job)})
     plain_success = result.status == Status.OK and not client.check_mode
     return Result(returns={"ids": result.returns}, status=result.status, changed=result.changed,
                   message="ok" if plain_success else result.message, warnings=result.warnings)

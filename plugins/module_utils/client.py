@@ -306,7 +306,8 @@ class OpenQAClient:
         code = response.status_code
         if isinstance(body, dict) and body.get("error"):
             error = str(body["error"]).strip()
-        elif "html" in response.headers.get("Content-Type", ""):
+        elif "html" in response.headers.get("Content-Type", "") and response.text.lstrip().startswith("<"):
+            # openQA labels its plain-text errors text/html too; only a real page is summarised
             error = "an HTML page of %d bytes" % len(response.content)
         else:
             error = _snippet(response.text) or response.reason or ""

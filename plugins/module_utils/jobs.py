@@ -103,9 +103,11 @@ def parent_ids(job: t.Mapping[str, t.Any]) -> t.List[int]:
 def restart_jobs(client: t.Any, job_ids: t.List[int], *, force: bool = False, skip_parents: bool = False,
                  skip_children: bool = False, skip_ok_result_children: bool = False,
                  prio: t.Optional[int] = None, comment: t.Optional[str] = None,
-                 settings: t.Sequence[t.Tuple[str, str]] = (), parent: bool = False) -> Result:
+                 settings: t.Sequence[t.Tuple[str, str]] = (), parent: bool = False,
+                 jobs: t.Optional[t.Mapping[int, dict]] = None) -> Result:
     """Restart jobs in one ``POST jobs/restart`` (repeated ``jobs=``); returns the new ids.
 
+    ``jobs`` are the jobs as already listed by the caller (build restart), saving a read.
     ``returns`` lists, for each job asked for, the new ids of its restarted parents and then its
     own, then the other jobs of the clusters openQA restarted with them. A job that was already
     restarted counts as done (its existing clone is returned, ``changed`` False) unless ``force``,
@@ -119,7 +121,7 @@ def restart_jobs(client: t.Any, job_ids: t.List[int], *, force: bool = False, sk
         raise AmbiguousError("ambiguous options: parent restarts the parents and their children; it "
                              "contradicts skip_parents and skip_children")
     job_ids = list(dict.fromkeys(job_ids))
-    jobs = get_jobs(client, job_ids)
+    jobs = dict(jobs) if jobs is not None else get_jobs(client, job_ids)
     plan = _RestartPlan(client, job_ids, jobs, force=force, parent=parent)
     if not plan.to_post:
         return plan.nothing_to_do()

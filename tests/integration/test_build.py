@@ -475,4 +475,4 @@ def test_request_count_does_not_grow_with_the_build(server, big_and_small_builds
         sizes[size] = sum(len(e["tests"]) for e in result.returns) if action == "info" else len(result.returns["ids"])
     expected_sizes = {3: 3, 1000: 1000} if action == "info" and not args else {3: 3, 1000: 3}
     assert sizes == expected_sizes
-    assert counts[3] == counts[1000] == {"info": 1, "restart": 3}[action], counts
+    assert counts[3] == counts[1000] == {"info": 1, "restart": 2}[action], counts
