@@ -9,13 +9,13 @@ It imports only module_utils (never ansible), so a call costs little more than t
 from __future__ import annotations
 
 import argparse
+import importlib
 import json
 import os
 import sys
 import typing as t
 
 from ansible_collections.openqa.client.cli import render
-from ansible_collections.openqa.client.plugins.module_utils import builds, groups, jobs, workers
 from ansible_collections.openqa.client.plugins.module_utils.envelope import (
     InvalidInputError,
     OpenQAError,
@@ -26,7 +26,31 @@ from ansible_collections.openqa.client.plugins.module_utils.runner import CONNEC
 from ansible_collections.openqa.client.plugins.module_utils.spec import Entry, Option
 
 VERSION = "0.1.0"
-ENTRIES = {entry.name: entry for entry in (jobs.ENTRY, workers.ENTRY, groups.ENTRY, builds.ENTRY)}
+
+
+class _Entries(t.Mapping[str, Entry]):
+    """Entry name -> Entry, importing an entry's module on first use: a call loads only its own."""
+
+    MODULES = {"test": "jobs", "worker": "workers", "group": "groups", "build": "builds"}
+
+    def __init__(self) -> None:
+        self._loaded: t.Dict[str, Entry] = {}
+
+    def __getitem__(self, name: str) -> Entry:
+        if name not in self._loaded:
+            module = importlib.import_module("ansible_collections.openqa.client.plugins.module_utils."
+                                             + self.MODULES[name])
+            self._loaded[name] = module.ENTRY
+        return self._loaded[name]
+
+    def __iter__(self) -> t.Iterator[str]:
+        return iter(self.MODULES)
+
+    def __len__(self) -> int:
+        return len(self.MODULES)
+
+
+ENTRIES = _Entries()
 MAX_JSON_DATA = 1024 * 1024
 CLI_ONLY = ("entry", "action", "json_data", "check", "pretty", "format")
 OUTPUT_FLAGS = ("--json-data", "--check", "--pretty", "--format")
@@ -70,7 +94,8 @@ def _add_option(parser: t.Any, option: Option) -> None:
                             action="store_const", const=False, help=argparse.SUPPRESS)
 
 
-def build_parser() -> _Parser:
+def build_parser(only: t.Optional[str] = None) -> _Parser:
+    """The parser; with ``only`` (an entry name) just that entry's subparsers, which is all a call needs."""
     top = _Parser(prog="openqa-ctl", description="Drive openQA: test, worker, group and build actions. "
                   "Prints {\"invocation\": {\"status\": N, \"message\": ...}, \"returns\": ...}; "
                   "the exit code is the status.")
@@ -80,7 +105,7 @@ def build_parser() -> _Parser:
     top.add_argument("--ansible-library", action=_PrintModulesPath, nargs=0,
                      help="print the modules directory, for ANSIBLE_LIBRARY (short module names in ad-hoc runs)")
     entry_parsers = top.add_subparsers(dest="entry", metavar="ENTRY")
-    for entry in ENTRIES.values():
+    for entry in (ENTRIES[only],) if only in ENTRIES else ENTRIES.values():
         entry_parser = entry_parsers.add_parser(entry.name, help=entry.help, description=entry.help)
         action_parsers = entry_parser.add_subparsers(dest="action", metavar="ACTION")
         for action in entry.actions:
@@ -131,7 +156,8 @@ def run(argv: t.Sequence[str], environ: t.Optional[t.Mapping[str, str]] = None) 
     if not argv:
         raise InvalidInputError("no entry point given: use one of %s (see 'openqa-ctl --help')"
                                 % ", ".join(ENTRIES))
-    args = vars(build_parser().parse_args(argv))
+    first = next((arg for arg in argv if not arg.startswith("-")), None)
+    args = vars(build_parser(first if first in ENTRIES else None).parse_args(argv))
     entry = ENTRIES[args["entry"]]
     if not args.get("action"):
         raise InvalidInputError("no action given for %s: use one of %s (see 'openqa-ctl %s --help')"
