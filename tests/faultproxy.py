@@ -50,7 +50,7 @@ class Fault:
 
     kind:
       status        answer ``status`` without forwarding (JSON error body, or HTML with ``html``)
-      delay         wait ``delay`` seconds, then forward
+      delay         forward, then wait ``delay`` seconds before answering (openQA has acted by then)
       reset         forward, send the headers and half the body, then reset the connection (RST)
       drop          read the request, reset the connection without forwarding or answering
       truncate      forward, announce the full Content-Length, send half the body, close
@@ -254,9 +254,9 @@ class _Handler(http.server.BaseHTTPRequestHandler):
         if kind == "drop":
             self._reset()
             return
+        status, _reason, headers, content = proxy.forward(method, path, dict(self.headers.items()), body)
         if kind == "delay":
             time.sleep(fault.delay)
-        status, _reason, headers, content = proxy.forward(method, path, dict(self.headers.items()), body)
         headers = [(k, v) for k, v in headers if k.lower() not in HOP_BY_HOP]
         if kind == "forward_then":
             self._answer_fault(fault)
