@@ -318,14 +318,16 @@ def _server_filters(conditions: t.Mapping[str, t.Any]) -> t.Dict[str, t.Any]:
 
 
 def _search_pages(client: t.Any, filters: t.Mapping[str, t.Any], *, limit: int, page_size: int = 0,
-                  older: t.Optional[t.Callable[[dict], bool]] = None) -> t.Dict[int, dict]:
-    """The newest ``limit`` jobs matching, newest first in pages; stop early once a page is all ``older``.
+                  older: t.Optional[t.Callable[[dict], bool]] = None,
+                  before: t.Optional[int] = None) -> t.Dict[int, dict]:
+    """The newest ``limit`` jobs matching (below ``before``), newest first in pages; stop early once
+    a page is all ``older``.
 
     openQA takes each page in descending id order but sorts it by id as a string, so the
-    next page starts below the smallest id seen (``before``), not at an offset.
+    next page starts below the smallest id seen (``before``), not at an offset. Pages double
+    in size, so a shallow search stays cheap and a deep one takes few requests.
     """
     found: t.Dict[int, dict] = {}
-    before = None
     page_size = page_size or limit
     while len(found) < limit:
         want = min(page_size, limit - len(found), MAX_LIMIT)
@@ -335,6 +337,7 @@ def _search_pages(client: t.Any, filters: t.Mapping[str, t.Any], *, limit: int, 
         if len(page) < want or (older and all(older(job) for job in page)):
             break
         before = min(int(job["id"]) for job in page)
+        page_size *= 2
         client.progress("searched %d jobs, down to id %d" % (len(found), before))
     return found
 
@@ -501,7 +504,8 @@ def search(client: t.Any, params: dict) -> Result:
     window_full = len(jobs) >= params["limit"]
     if window_full and not params["state"] and not params["result"]:
         # the proposal's "plus the current ones": pending jobs older than the window
-        jobs.update(_search_pages(client, dict(filters, state=sorted(PENDING_STATES)), limit=MAX_LIMIT))
+        jobs.update(_search_pages(client, dict(filters, state=sorted(PENDING_STATES)), limit=MAX_LIMIT,
+                                  before=min(jobs)))
     matches = [job for job in jobs.values() if cutoff is None or not _finished_before(job, cutoff)]
     if comments:
         matches = [job for job in matches if _has_comment(client, int(job["id"]), comments)]

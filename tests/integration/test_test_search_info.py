@@ -44,17 +44,17 @@ def test_group_by_name_or_id(server, ctl):
 
 def test_since_keeps_recent_and_pending_jobs_and_stops_paging(server, make_job):
     build = unique("since")
-    old = [make_job(BUILD=build, result="failed") for _ in range(3)]
+    old = [make_job(BUILD=build, result="failed") for _ in range(6)]
     server.sql("UPDATE jobs SET t_finished = now() - interval '3 days' WHERE id IN (%s)" % ",".join(map(str, old)))
     recent, pending = make_job(BUILD=build, result="failed"), make_job(BUILD=build)
     found, requests = search(server, build=build, since=86400.0)
     assert found == [pending, recent]
     assert requests == 1  # one page held everything
-    # A page size of 2 with old jobs at the bottom: the newest page is recent, the next is all old -> stop.
+    # Pages of 2, then 4: the newest page is recent, the next is all old -> stop before old[1], old[0].
     client = OpenQAClient(server.url)
     pages = jobs._search_pages(client, {"build": build}, limit=500, page_size=2,
                                older=lambda job: jobs._finished_before(job, jobs.time.time() - 86400))
-    assert set(pages) == {pending, recent, old[2], old[1]} and client.request_count == 2
+    assert set(pages) == {pending, recent, *old[2:]} and client.request_count == 2
 
 
 def test_current_jobs_outside_the_window_are_included(server, make_job):
