@@ -57,7 +57,11 @@ OUTPUT_FLAGS = ("--json-data", "--check", "--pretty", "--format")
 
 
 class _Parser(argparse.ArgumentParser):
-    """argparse that raises instead of printing usage and exiting 2."""
+    """argparse that raises instead of printing usage and exiting 2, and takes no abbreviated flags
+    (a pipeline's --forc must not silently mean --force)."""
+
+    def __init__(self, *args: t.Any, **kwargs: t.Any) -> None:
+        super().__init__(*args, allow_abbrev=False, **kwargs)
 
     def error(self, message: str) -> t.NoReturn:
         raise InvalidInputError("%s: %s (see '%s --help')" % (self.prog, message, self.prog))

@@ -5,6 +5,7 @@
 
 from __future__ import annotations
 
+import email.utils
 import hashlib
 import hmac
 import random
@@ -112,11 +113,17 @@ def _snippet(text: str) -> str:
 
 
 def _retry_after(response: t.Any) -> t.Optional[float]:
-    value = response.headers.get("Retry-After", "")
+    """Seconds to wait: Retry-After is a number of seconds or an HTTP-date (RFC 9110)."""
+    value = response.headers.get("Retry-After", "").strip()
     try:
         return max(0.0, float(value))
     except ValueError:
+        pass
+    try:
+        when = email.utils.parsedate_to_datetime(value)
+    except (TypeError, ValueError, IndexError):
         return None
+    return max(0.0, when.timestamp() - time.time())
 
 
 _AUTH_HINTS = {
@@ -245,14 +252,13 @@ class OpenQAClient:
             headers["X-API-Key"] = self._key
             headers["X-API-Microtime"] = timestamp
             headers["X-API-Hash"] = sign(self._secret, signed_path, timestamp)
-        read_timeout = max(0.1, min(self.read_timeout, remaining))
+        # neither phase may outlast the overall deadline
+        timeout = (max(0.1, min(self.connect_timeout, remaining)), max(0.1, min(self.read_timeout, remaining)))
         self.request_count += 1
         if method == "GET":
             return self._session.request(
-                method, url + ("?" + query if query else ""), headers=headers,
-                timeout=(self.connect_timeout, read_timeout))
-        return self._session.request(
-            method, url, data=pairs, headers=headers, timeout=(self.connect_timeout, read_timeout))
+                method, url + ("?" + query if query else ""), headers=headers, timeout=timeout)
+        return self._session.request(method, url, data=pairs, headers=headers, timeout=timeout)
 
     def _backoff(self, attempt: int) -> float:
         """Exponential backoff with full jitter: 0.5 s, 1 s, 2 s, ... capped at 10 s."""

@@ -300,7 +300,12 @@ def stop(client: t.Any, params: dict) -> Result:
                             % (count, len(to_cancel)))
     else:
         for job_id in to_cancel:
-            client.post("jobs/%d/cancel" % job_id, {"reason": params["reason"]})
+            try:
+                client.post("jobs/%d/cancel" % job_id, {"reason": params["reason"]})
+            except (UnreachableError, ServerError):
+                # The POST may have reached openQA: a job that is final now was cancelled by it.
+                if not is_final(get_job(client, job_id)):
+                    raise
     return Result(returns=to_cancel, changed=True, warnings=warnings, message="cancelled %s" % _id_list(to_cancel))
 
 
@@ -367,12 +372,31 @@ def clone(client: t.Any, params: dict) -> Result:
                       message="would clone %s to %s" % (_id_list(sorted(posts)), target.base_url))
     form = [("%s:%d" % (key, job_id), value) for job_id, settings in sorted(posts.items())
             for key, value in sorted(settings.items())]
-    answer = target.post("jobs", form + [("is_clone_job", 1)])
-    ids = {str(k): int(v) for k, v in answer["ids"].items()}
-    result = Result(returns={"id": ids[str(source_id)], "ids": ids}, changed=True,
+    warnings: t.List[str] = []
+    try:
+        answer = target.post("jobs", form + [("is_clone_job", 1)])
+        ids = {str(k): int(v) for k, v in answer["ids"].items()}
+    except (UnreachableError, ServerError) as error:
+        ids, warnings = _clones_after_failed_post(target, posts, source_id, params["force"], error)
+    result = Result(returns={"id": ids[str(source_id)], "ids": ids}, changed=True, warnings=warnings,
                     message="cloned %s" % ", ".join("%s as %d" % item for item in sorted(ids.items())))
     return _then_wait(target, params, result, sorted(ids.values()),
                       lambda waited: dict(result.returns, results=waited))
+
+
+def _clones_after_failed_post(target: t.Any, posts: t.Mapping[int, dict], source_id: int, force: bool,
+                              error: Exception) -> t.Tuple[t.Dict[str, int], t.List[str]]:
+    """The POST may have reached openQA: read what it made instead of cloning twice.
+
+    Without force no identical clone existed before the POST, so one found now is its work;
+    with force an older identical clone may exist and the new one cannot be told apart.
+    """
+    found = {} if force else _existing_clones(target, posts)
+    if source_id not in found:
+        raise error
+    return ({str(k): v for k, v in found.items()},
+            ["the answer to POST jobs was lost (%s); openQA shows the clone %d, so it was made once"
+             % (error, found[source_id])])
 
 
 _SETTING_KEY = re.compile(r"^[A-Z0-9_]+\+?$")

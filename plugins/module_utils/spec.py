@@ -76,6 +76,14 @@ class Option:
 
     def coerce(self, value: t.Any) -> t.Any:
         """Check and convert a flag, JSON or task value; defaults are applied by Entry.prepare."""
+        try:
+            return self._coerce(value)
+        except InvalidInputError:
+            if self.no_log:  # the messages quote the value: never a secret's
+                raise InvalidInputError("%s is malformed (value hidden): give it as one string" % self.name) from None
+            raise
+
+    def _coerce(self, value: t.Any) -> t.Any:
         if self.type == "keyvalue":
             return parse_key_values(value, self.name)
         if self.multiple:
@@ -105,7 +113,7 @@ class Option:
 
     def _int(self, value: t.Any) -> int:
         text = str(value).strip()
-        if isinstance(value, bool) or not re.fullmatch(r"[+-]?\d+", text):
+        if isinstance(value, bool) or not re.fullmatch(r"[+-]?[0-9]+", text):
             raise InvalidInputError("%s %r is not a whole number" % (self.name, value))
         number = int(text)
         low = 1 if self.minimum is None else self.minimum

@@ -185,7 +185,7 @@ def module_direct(server: Server) -> t.Callable[..., dict]:
 
     def run(entry: str, args: dict, check: bool = False, host: bool = True,
             env: t.Optional[dict] = None) -> dict:
-        args = dict(args, host=server.url) if host and "host" not in args else args
+        args = dict(args, host=server.url) if host and "host" not in args else dict(args)
         if check:
             args["_ansible_check_mode"] = True
         with tempfile.NamedTemporaryFile("w", suffix=".json") as handle:

@@ -375,8 +375,6 @@ def test_ansible_rejects_bad_input(name, server, world, module):
     assert "Traceback" not in run.stdout + run.stderr and world.digest() == before
 
 
-@pytest.mark.xfail(strict=True, reason="bug: ids accept any Unicode digit ('١٢' is job 12): spec.Option._int "
-                   "matches \\d without re.ASCII")
 def test_non_ascii_digits_are_not_an_id(server, world, capsys):
     rc = openqa_ctl.main(["test", "status", "--id", "\u0661\u0662", "--host", server.url])
     message = json.loads(capsys.readouterr().out)["invocation"]["message"]
