@@ -87,7 +87,9 @@ def _add_option(parser: t.Any, option: Option) -> None:
         # --alive, --alive yes|no (the proposal's spelling) and --no-alive
         kwargs.update(nargs="?", const=True, metavar="yes|no")
     elif option.multiple or option.type == "keyvalue":
-        kwargs.update(action="append", metavar="KEY=VALUE" if option.type == "keyvalue" else option.name.upper())
+        # --vars A=1 B=2 and --vars A=1 --vars B=2 both work, like openqa-cli schedule's arguments
+        metavar = "KEY=VALUE" if option.type == "keyvalue" else option.name.upper()
+        kwargs.update(action="extend", nargs="+", metavar=metavar)
     else:
         kwargs["metavar"] = option.name.upper()
     if option.choices:

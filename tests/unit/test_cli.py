@@ -103,3 +103,16 @@ def test_bash_completion_is_valid_bash_and_completes(capsys):
     probe = script + '\nCOMP_WORDS=(openqa-ctl test st); COMP_CWORD=2; _openqa_ctl; echo "${COMPREPLY[@]}"\n'
     completed = subprocess.run(["bash", "-c", probe], capture_output=True, text=True, check=True)
     assert completed.stdout.split() == ["stop", "status"]
+
+
+def test_repeatable_options_take_several_values_per_flag():
+    args = vars(openqa_ctl.build_parser("test").parse_args(
+        ["test", "clone", "--id", "1", "--vars", "A=1", "B=2", "--vars", "C="]))
+    assert args["vars"] == ["A=1", "B=2", "C="]
+    args = vars(openqa_ctl.build_parser("test").parse_args(["test", "wait", "--id", "1", "2", "--id", "3"]))
+    assert args["id"] == ["1", "2", "3"]
+
+
+def test_abbreviated_flags_are_refused(capsys):
+    code, out = _run(capsys, "test", "status", "--id", "1", "--foll")
+    assert code == 4 and "unrecognized arguments: --foll" in out
