@@ -58,10 +58,16 @@ def as_yaml(envelope: dict) -> str:
     return "\n".join(["---"] + _yaml_lines(envelope, 0))
 
 
+_CELL_WIDTH = 60
+
+
 def _cell(value: t.Any) -> str:
+    """One table cell; nested values are shortened: the json and yaml formats have them whole."""
     if isinstance(value, (dict, list)):
-        return json.dumps(value, ensure_ascii=False, separators=(",", ":"))
-    return "" if value is None else str(value)
+        text = json.dumps(value, ensure_ascii=False, separators=(",", ":"))
+    else:
+        text = "" if value is None else str(value)
+    return text if len(text) <= _CELL_WIDTH else text[:_CELL_WIDTH - 3] + "..."
 
 
 def _grid(rows: t.List[t.List[str]]) -> t.List[str]:
