@@ -85,9 +85,9 @@ def argument_spec(entry: Entry) -> dict:
     return spec
 
 
-def run_module(module_class: t.Any, entry: Entry) -> None:
+def run_module(module_class: t.Any, entry: Entry, supports_check_mode: bool) -> None:
     """The whole body of a module: build the AnsibleModule, run the action, exit or fail."""
-    module = module_class(argument_spec=argument_spec(entry), supports_check_mode=True)
+    module = module_class(argument_spec=argument_spec(entry), supports_check_mode=supports_check_mode)
     result = execute(entry, module.params, check_mode=module.check_mode, on_retry=module.warn)
     for warning in result.warnings:
         module.warn(warning)

@@ -310,7 +310,7 @@ from ansible_collections.openqa.client.plugins.module_utils.runner import run_mo
 
 
 def main() -> None:
-    run_module(AnsibleModule, ENTRY)
+    run_module(AnsibleModule, ENTRY, supports_check_mode=True)
 
 
 if __name__ == "__main__":

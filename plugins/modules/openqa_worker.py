@@ -156,7 +156,7 @@ from ansible_collections.openqa.client.plugins.module_utils.workers import ENTRY
 
 
 def main() -> None:
-    run_module(AnsibleModule, ENTRY)
+    run_module(AnsibleModule, ENTRY, supports_check_mode=True)
 
 
 if __name__ == "__main__":
