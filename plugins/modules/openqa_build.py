@@ -130,7 +130,7 @@ attributes:
     membership: [openqa.client.openqa]
     description: Use C(group/openqa.client.openqa) in C(module_defaults) to set the connection options once.
 author:
-  - openqa.client contributors (@os-autoinst)
+  - openqa.client contributors (!UNKNOWN)
 """
 
 EXAMPLES = r"""

@@ -209,7 +209,7 @@ notes:
   - openQA 4.6 answers a restart with HTTP 200 even when it restarted nothing; the module reads the answer's
     errors and turns them into the statuses above.
 author:
-  - openqa.client contributors (@os-autoinst)
+  - openqa.client contributors (!UNKNOWN)
 """
 
 EXAMPLES = r"""
