@@ -184,7 +184,7 @@ class FaultProxy:
                 time.sleep(0.01)
                 continue
             try:
-                ready, _, _ = select.select([listener], [], [], 0.1)
+                ready, _writable, _errors = select.select([listener], [], [], 0.1)
                 if not ready:
                     continue
                 conn, address = listener.accept()
@@ -299,7 +299,7 @@ class _Handler(http.server.BaseHTTPRequestHandler):
 
 
 def main(argv: t.Optional[t.Sequence[str]] = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser = argparse.ArgumentParser(description=__doc__.split("\n", 1)[0])
     parser.add_argument("--upstream", required=True, help="the openQA URL, e.g. http://127.0.0.1:9526")
     parser.add_argument("--fault", action="append", default=[], help="a Fault as a JSON object; repeat it")
     parser.add_argument("--lifetime", type=float, default=300.0, help="stop after this many seconds")

@@ -325,4 +325,3 @@ class OpenQAClient:
         if code == 400:
             return InvalidInputError("%s: the server rejected the parameters: %s" % (where, error))
         return ServerError("%s: HTTP %d from %s: %s" % (where, code, self.base_url, error))
-

@@ -429,6 +429,7 @@ def _destination(client: t.Any, to: t.Optional[str]) -> t.Any:
     connection = resolve_connection({"host": url})
     return client.for_host(url, connection.api_key, connection.api_secret)
 
+
 def _read_cluster(client: t.Any, source_id: int, *, skip_deps: bool,
                   clone_children: bool) -> t.Dict[int, t.Tuple[dict, int]]:
     """The job and the relatives openqa-clone-job clones: {id: (job, depth)}.

@@ -191,8 +191,8 @@ class Entry:
                                        ", ".join(action.options) or "(none)"))
         missing = [name for name in action.required if name not in given]
         if missing:
-            raise InvalidInputError("'%s %s' needs %s" % (self.name, action.name,
-                                                         ", ".join("--" + m for m in missing)))
+            needed = ", ".join("--" + name for name in missing)
+            raise InvalidInputError("'%s %s' needs %s" % (self.name, action.name, needed))
         for first, second in action.conflicts:
             if first in given and second in given:
                 raise AmbiguousError("ambiguous options: --%s and --%s exclude each other; give one"

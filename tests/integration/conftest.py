@@ -128,7 +128,7 @@ def ctl(server: Server) -> t.Callable[..., Run]:
         if host and args and not args[0].startswith("-"):
             argv += ["--host", server.url]
         proc = subprocess.run(argv, capture_output=True, text=True, env=_clean_env(env), input=stdin,
-                              timeout=300)
+                              timeout=300, check=False)
         assert "Traceback" not in proc.stderr, proc.stderr
         envelope = json.loads(proc.stdout) if proc.stdout.strip() else {}
         return Run(proc.returncode, envelope, proc.stdout, proc.stderr)
@@ -170,7 +170,7 @@ def module(server: Server) -> t.Callable[..., ModuleRun]:
         argv = ["ansible", "localhost", "-m", "openqa.client.openqa_" + entry, "-a", json.dumps(args)]
         argv += ["--check"] if check else []
         argv += ["-" + "v" * verbosity] if verbosity else []
-        proc = subprocess.run(argv, capture_output=True, text=True, env=_ansible_env(env), timeout=300)
+        proc = subprocess.run(argv, capture_output=True, text=True, env=_ansible_env(env), timeout=300, check=False)
         matches = list(_RESULT_LINE.finditer(proc.stdout))
         assert matches, "no result in ansible output:\n%s\n%s" % (proc.stdout, proc.stderr)
         result = json.JSONDecoder().raw_decode(proc.stdout[matches[-1].end():])[0]
@@ -193,7 +193,7 @@ def module_direct(server: Server) -> t.Callable[..., dict]:
             handle.flush()
             proc = subprocess.run(
                 [sys.executable, "-m", "ansible_collections.openqa.client.plugins.modules.openqa_" + entry,
-                 handle.name], capture_output=True, text=True, env=_clean_env(env), timeout=300)
+                 handle.name], capture_output=True, text=True, env=_clean_env(env), timeout=300, check=False)
         assert "Traceback" not in proc.stderr, proc.stderr
         return json.loads(proc.stdout)
 

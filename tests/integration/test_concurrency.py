@@ -56,7 +56,7 @@ def assert_guarantees(server: t.Any, api: t.Any, url: str, build: str, envelopes
 
 def test_two_pipelines_at_once_schedule_at_most_once_each(server, api):
     build = "race-%s" % uuid.uuid4().hex[:10]
-    runs = [build_new(server.url, server, build) for _ in range(2)]
+    runs = [build_new(server.url, server, build) for _index in range(2)]
     assert_guarantees(server, api, server.url, build, [finish(run) for run in runs])
 
 
@@ -64,5 +64,5 @@ def test_overlapping_checks_are_the_documented_limit(server, api, proxy):
     build = "race-forced-%s" % uuid.uuid4().hex[:10]
     # Both checks answered only after 1 s: both runs have read "not scheduled" before either posts.
     proxy.add(Fault("delay", delay=1.0, method="GET", path=r"build=%s" % build, times=2))
-    runs = [build_new(proxy.url, server, build) for _ in range(2)]
+    runs = [build_new(proxy.url, server, build) for _index in range(2)]
     assert assert_guarantees(server, api, proxy.url, build, [finish(run) for run in runs]) == 2

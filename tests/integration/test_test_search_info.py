@@ -44,7 +44,7 @@ def test_group_by_name_or_id(server, ctl):
 
 def test_since_keeps_recent_and_pending_jobs_and_stops_paging(server, make_job):
     build = unique("since")
-    old = [make_job(BUILD=build, result="failed") for _ in range(6)]
+    old = [make_job(BUILD=build, result="failed") for _index in range(6)]
     server.sql("UPDATE jobs SET t_finished = now() - interval '3 days' WHERE id IN (%s)" % ",".join(map(str, old)))
     recent, pending = make_job(BUILD=build, result="failed"), make_job(BUILD=build)
     found, requests = search(server, build=build, since=86400.0)
@@ -60,7 +60,7 @@ def test_since_keeps_recent_and_pending_jobs_and_stops_paging(server, make_job):
 def test_current_jobs_outside_the_window_are_included(server, make_job):
     build = unique("window")
     pending = make_job(BUILD=build)
-    done = [make_job(BUILD=build, result="passed") for _ in range(2)]
+    done = [make_job(BUILD=build, result="passed") for _index in range(2)]
     found, requests = search(server, build=build, limit=2)
     assert found == sorted(done + [pending], reverse=True) and requests == 2
 

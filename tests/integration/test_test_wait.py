@@ -77,7 +77,7 @@ def test_unknown_job_is_status_2(server):
 
 def test_one_request_per_poll_for_ten_jobs(server, make_job, monkeypatch):
     """A fake clock: each sleep advances it, so the test counts polls without sleeping."""
-    ids = [make_job() for _ in range(10)]
+    ids = [make_job() for _index in range(10)]
     clock = {"now": 0.0, "sleeps": 0}
 
     def sleep(seconds: float) -> None:

@@ -79,8 +79,8 @@ def test_half_credentials_are_invalid_input(conf_dir):
 
 def test_no_credentials_is_anonymous(tmp_path, monkeypatch):
     monkeypatch.setattr(config, "CONFIG_DIRS", (str(tmp_path / "etc"),))
-    connection = resolve_connection({"host": "http://127.0.0.1:1"}, environ={"OPENQA_CONFIG": str(tmp_path),
-                                                                           "HOME": str(tmp_path)})
+    environ = {"OPENQA_CONFIG": str(tmp_path), "HOME": str(tmp_path)}
+    connection = resolve_connection({"host": "http://127.0.0.1:1"}, environ=environ)
     assert connection.api_key is None and connection.credential_source == "none (anonymous)"
 
 
