@@ -186,11 +186,11 @@ options:
     type: bool
   timeout:
     description:
-      - With V(wait) (and O(wait)), give up after this long (V(90), V(15m), V(2h)) with status 8. Defaults to 1 hour.
+      - With O(action=wait), or O(wait=true) on V(restart) and V(clone), give up after this long (V(90), V(15m), V(2h)) with status 8. Defaults to 1 hour.
     type: str
   interval:
     description:
-      - With V(wait) (and O(wait)), the time between two polls. Defaults to 30 seconds.
+      - With O(action=wait), or O(wait=true) on V(restart) and V(clone), the time between two polls. Defaults to 30 seconds.
     type: str
 extends_documentation_fragment:
   - openqa.client.connection
