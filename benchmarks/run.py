@@ -515,8 +515,8 @@ def report(results: dict, args: argparse.Namespace) -> str:
                   % (lat["job"], times["openqa-cli api jobs/N"]["n"]), "",
                   "| command | median ms | min-max ms | vs openqa-cli |", "|---|---:|---:|---:|"]
         for name, stat in times.items():
-            lines.append("| `%s` | %s | %s-%s | %s |" % (name, ms(stat["median"]), ms(stat["min"]), ms(stat["max"]),
-                                                       ratio(stat["median"], cli)))
+            cells = (name, ms(stat["median"]), ms(stat["min"]), ms(stat["max"]), ratio(stat["median"], cli))
+            lines.append("| `%s` | %s | %s-%s | %s |" % cells)
         ours = times["openqa-ctl test status"]["median"]
         targets.append(("CLI latency <= 0.6x openqa-cli", "%.2fx" % (ours / cli), ours / cli <= 0.6))
         imp = lat["importtime"]
@@ -541,8 +541,8 @@ def report(results: dict, args: argparse.Namespace) -> str:
                   % times["ansible -m ansible.builtin.ping"]["n"], "",
                   "| command | median ms | min-max ms | vs ping |", "|---|---:|---:|---:|"]
         for name, stat in times.items():
-            lines.append("| `%s` | %s | %s-%s | %s |" % (name, ms(stat["median"]), ms(stat["min"]), ms(stat["max"]),
-                                                       ratio(stat["median"], ping)))
+            cells = (name, ms(stat["median"]), ms(stat["min"]), ms(stat["max"]), ratio(stat["median"], ping))
+            lines.append("| `%s` | %s | %s-%s | %s |" % cells)
         lines.append("")
         targets.append(("module <= 1.15x ansible.builtin.ping", "%.2fx" % (ours / ping), ours / ping <= 1.15))
     scale = results.get("scale")
