@@ -248,9 +248,11 @@ def restart(client: t.Any, params: dict) -> Result:
     selected = select_jobs(jobs, params)
     finished = sorted(int(job["id"]) for job in selected if is_final(job))
     if not finished:
-        pending = len(selected)
-        reason = ("%d matching jobs are still scheduled or running" % pending if pending
-                  else "no job of the build matches the filters")
+        pending = sum(1 for job in jobs if not is_final(job))
+        reason = "no finished job of the build matches the filters"
+        if pending:
+            # typically the restarts of an earlier run, still waiting for a worker
+            reason += " (%d of its jobs are still scheduled or running)" % pending
         return Result(returns={"ids": []}, message="nothing to restart: %s" % reason)
     result = restart_jobs(client, finished, force=params["force"], skip_parents=params["skip_parents"],
                           skip_children=params["skip_children"],
