@@ -65,6 +65,11 @@ options:
     description:
       - With V(info), V(restart) and V(wait), only jobs of this ARCH.
     type: str
+  bugs:
+    description:
+      - With V(info), add C(bug) to each job that is not ok and has a bug reference in its comments (the newest
+        one), as the proposal's example shows. This costs one more request per such job. Defaults to V(false).
+    type: bool
   filter:
     description:
       - With V(info), V(restart) and V(wait), conditions C(KEY=VALUE) on the jobs, as a list of strings or a dict.
@@ -183,7 +188,8 @@ returns:
     - What the action returns, as in the proposal's C(returns).
     - 'V(search) returns C({"ids": [build names]}), newest first.'
     - 'V(info) returns a list of C({"name": test, "tests": [{"arch", "id", "status"}]}), sorted by test name;
-      a job whose final result is not ok also has C(failure), the first failed module (V(null) when none failed).'
+      a job whose final result is not ok also has C(failure), the first failed module (V(null) when none failed),
+      and with O(bugs) C(bug), the newest bug reference in its comments, when there is one.'
     - 'V(restart) returns C({"ids": [new job ids]}); in check mode the ids that would be restarted. Nothing when
       the build does not exist.'
     - 'V(new) returns C({"ids": [job ids], "scheduled_product_id": N}); the product id is V(null) when the build

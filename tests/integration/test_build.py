@@ -106,6 +106,28 @@ def test_info_shape_and_first_failed_module_in_cli_and_module(server, ctl, modul
     assert mod.rc == 0 and (mod.status, mod.returns, mod.result["changed"]) == (0, expected, False)
 
 
+def test_info_bugs_adds_the_newest_bug_reference_of_not_ok_jobs(server, ctl, module, api, mixed_build):
+    build, ids = mixed_build
+    failed, incomplete = ids["x86_64/raid0"], ids["aarch64/gnome"]
+    api_post(api, "jobs/%d/comments" % failed, text="poo#1 first guess")
+    api_post(api, "jobs/%d/comments" % failed, text="bsc#1065150 the real cause")
+    api_post(api, "jobs/%d/comments" % ids["x86_64/textmode"], text="bsc#999 on a passed job: not asked for")
+    cli = ctl("build", "info", "--id", build, "--bugs")
+    mod = module("build", {"action": "info", "id": build, "bugs": True})
+    tests = {test["id"]: test for name in cli.returns for test in name["tests"]}
+    assert tests[failed]["bug"] == "bsc#1065150" and tests[failed]["failure"] == "first_boot"
+    assert "bug" not in tests[incomplete] and "bug" not in tests[ids["x86_64/textmode"]]
+    assert cli.status == mod.status == 0 and mod.returns == cli.returns
+    assert "bug" not in str(ctl("build", "info", "--id", build).returns)
+
+
+def test_info_bugs_costs_one_request_per_not_ok_job(server, mixed_build):
+    build, _ids = mixed_build
+    _result, plain = run_verb(server, "info", id=build)
+    _result, with_bugs = run_verb(server, "info", id=build, bugs=True)
+    assert with_bugs == plain + 2  # x86_64 raid0 failed, aarch64 gnome incomplete
+
+
 @pytest.mark.parametrize("args, wanted", [
     ({"name": "RAID"}, ["aarch64/raid0", "x86_64/raid0", "x86_64/raid1"]),
     ({"filter": ["status=failure"]}, ["aarch64/gnome", "x86_64/raid0"]),
