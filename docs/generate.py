@@ -53,11 +53,16 @@ def module_docs(name: str) -> dict:
                 found[node.targets[0].id] = ast.literal_eval(node.value)
     doc = yaml.safe_load(found["DOCUMENTATION"])
     for fragment in doc.get("extends_documentation_fragment", []):
-        fragment_file = ROOT / "plugins" / "doc_fragments" / (fragment.split(".")[-1] + ".py")
-        fragment_source = fragment_file.read_text()
-        text = re.search(r'DOCUMENTATION = r"""(.*?)"""', fragment_source, re.S).group(1)
-        for key, value in yaml.safe_load(text)["options"].items():
+        # openqa.client.FILE or openqa.client.FILE.SECTION (a class attribute named SECTION.upper())
+        parts = fragment.split(".")
+        section = parts[3].upper() if len(parts) > 3 else "DOCUMENTATION"
+        fragment_source = (ROOT / "plugins" / "doc_fragments" / (parts[2] + ".py")).read_text()
+        text = re.search(section + r' = r"""(.*?)"""', fragment_source, re.S).group(1)
+        data = yaml.safe_load(text)
+        for key, value in (data.get("options") or {}).items():
             doc["options"].setdefault(key, dict(value, fragment=True))
+        for key, value in (data.get("attributes") or {}).items():
+            doc.setdefault("attributes", {}).setdefault(key, value)
     return {"doc": doc, "examples": found["EXAMPLES"].strip(), "returns": yaml.safe_load(found["RETURN"])}
 
 

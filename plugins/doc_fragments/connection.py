@@ -55,3 +55,15 @@ options:
       - The overall time budget of one request including its retries (V(120), V(5m)). Defaults to 2 minutes.
     type: str
 """
+
+    # Attributes every module shares; each module adds its own check_mode.
+    ATTRIBUTES = r"""
+attributes:
+  diff_mode:
+    support: none
+    description: No diff is produced.
+  action_group:
+    support: full
+    membership: [openqa.client.openqa]
+    description: Use C(group/openqa.client.openqa) in C(module_defaults) to set the connection options once.
+"""

@@ -121,19 +121,13 @@ options:
     type: str
 extends_documentation_fragment:
   - openqa.client.connection
+  - openqa.client.connection.attributes
 attributes:
   check_mode:
     support: full
     description:
       - V(restart) returns the ids that would be restarted; V(new) says whether it would schedule (C(changed)).
       - Nothing is posted in check mode.
-  diff_mode:
-    support: none
-    description: No diff is produced.
-  action_group:
-    support: full
-    membership: [openqa.client.openqa]
-    description: Use C(group/openqa.client.openqa) in C(module_defaults) to set the connection options once.
 author:
   - openqa.client contributors (!UNKNOWN)
 """

@@ -194,17 +194,11 @@ options:
     type: str
 extends_documentation_fragment:
   - openqa.client.connection
+  - openqa.client.connection.attributes
 attributes:
   check_mode:
     support: full
     description: Read actions never change anything; mutating actions send no POST, PUT or DELETE in check mode.
-  diff_mode:
-    support: none
-    description: No diff is produced.
-  action_group:
-    support: full
-    membership: [openqa.client.openqa]
-    description: Use C(group/openqa.client.openqa) in C(module_defaults) to set the connection options once.
 notes:
   - openQA 4.6 answers a restart with HTTP 200 even when it restarted nothing; the module reads the answer's
     errors and turns them into the statuses above.

@@ -70,17 +70,11 @@ options:
     elements: str
 extends_documentation_fragment:
   - openqa.client.connection
+  - openqa.client.connection.attributes
 attributes:
   check_mode:
     support: full
     description: All actions only read.
-  diff_mode:
-    support: none
-    description: No diff is produced.
-  action_group:
-    support: full
-    membership: [openqa.client.openqa]
-    description: Use C(group/openqa.client.openqa) in C(module_defaults) to set the connection options once.
 author:
   - openqa.client contributors (!UNKNOWN)
 """
