@@ -30,6 +30,7 @@ from ansible_collections.openqa.client.plugins.module_utils.waiting import (
     OK_RESULTS,
     is_final,
     job_status,
+    then_wait,
     wait_for_jobs,
 )
 
@@ -338,11 +339,17 @@ def new(client: t.Any, params: dict) -> Result:
         result = Result(returns={"ids": existing, "scheduled_product_id": None},
                         message="already scheduled: %d jobs of %s; force schedules it again"
                         % (len(existing), _product_name(settings)))
-        return _then_wait(client, params, result)
+        return _wait_for_build(client, params, result)
     if client.check_mode:
         return Result(returns={"ids": [], "scheduled_product_id": None}, changed=True,
                       message="would schedule %s (POST isos)" % _product_name(settings))
-    return _then_wait(client, params, _post_isos(client, settings, existing))
+    return _wait_for_build(client, params, _post_isos(client, settings, existing))
+
+
+def _wait_for_build(client: t.Any, params: t.Mapping[str, t.Any], result: Result) -> Result:
+    """new --wait: the scheduled jobs' results go next to their ids."""
+    return then_wait(client, params, result, (result.returns or {}).get("ids") or [],
+                     lambda waited: dict(result.returns, results=waited))
 
 
 def _post_isos(client: t.Any, settings: t.Dict[str, str], existing: t.List[int]) -> Result:
@@ -405,17 +412,6 @@ def _failure_text(failed: t.Sequence[t.Mapping[str, t.Any]]) -> str:
         for message in messages:
             jobs_by_message.setdefault(str(message).split("\n", maxsplit=1)[0], []).append(who)
     return "; ".join("%s (%s)" % (message, ", ".join(who)) for message, who in jobs_by_message.items())
-
-
-def _then_wait(client: t.Any, params: t.Mapping[str, t.Any], result: Result) -> Result:
-    """new --wait: wait for the build's jobs; the wait decides the status."""
-    ids = (result.returns or {}).get("ids")
-    if not params["wait"] or result.status != Status.OK or client.check_mode or not ids:
-        return result
-    waited = wait_for_jobs(client, ids, timeout=params["timeout"], interval=params["interval"])
-    return Result(returns=dict(result.returns, results=waited.returns), status=waited.status,
-                  changed=result.changed, message=waited.message if result.message == "ok"
-                  else "%s; %s" % (result.message, waited.message), warnings=result.warnings)
 
 
 IDENTITY = ("id", "group", "groupid", "distri", "version")

@@ -33,6 +33,7 @@ from ansible_collections.openqa.client.plugins.module_utils.waiting import (
     is_final,
     job_status,
     list_jobs,
+    then_wait,
     unknown_jobs_error,
     wait_for_jobs,
 )
@@ -83,13 +84,16 @@ def get_jobs(client: t.Any, job_ids: t.Iterable[int]) -> t.Dict[int, dict]:
     return jobs
 
 
+def clone_chain(client: t.Any, job: dict) -> t.List[dict]:
+    """The job and its restarts (clone_id), oldest first, one request per restart; 4.6 has no follow=1."""
+    chain = [job]
+    while chain[-1].get("clone_id") and len(chain) <= MAX_CLONE_HOPS:
+        chain.append(get_job(client, int(chain[-1]["clone_id"])))
+    return chain
+
+
 def newest_clone(client: t.Any, job: dict) -> dict:
-    """Follow clone_id (restarts) to the newest job; openQA 4.6 has no follow=1."""
-    for _hop in range(MAX_CLONE_HOPS):
-        if not job.get("clone_id"):
-            return job
-        job = get_job(client, job["clone_id"])
-    return job
+    return clone_chain(client, job)[-1]
 
 
 def parent_ids(job: t.Mapping[str, t.Any]) -> t.List[int]:
@@ -253,18 +257,8 @@ def restart(client: t.Any, params: dict) -> Result:
         client, params["id"], force=params["force"], skip_parents=params["skip_parents"],
         skip_children=params["skip_children"], skip_ok_result_children=params["skip_ok_result_children"],
         prio=params["prio"], comment=params["comment"], settings=params["vars"] or (), parent=params["parent"])
-    return _then_wait(client, params, result, result.returns,
-                      lambda waited: {"ids": result.returns, "results": waited})
-
-
-def _then_wait(client: t.Any, params: dict, result: Result, new_ids: t.Any,
-               shape: t.Callable[[t.Any], t.Any]) -> Result:
-    """--wait after restart/clone: wait on what was created; the wait decides the status."""
-    if not params.get("wait") or result.status != Status.OK or client.check_mode or not new_ids:
-        return result
-    waited = wait_for_jobs(client, new_ids, timeout=params["timeout"], interval=params["interval"])
-    return Result(returns=shape(waited.returns), status=waited.status, changed=result.changed,
-                  message="%s; %s" % (result.message, waited.message), warnings=result.warnings)
+    return then_wait(client, params, result, result.returns,
+                     lambda waited: {"ids": result.returns, "results": waited})
 
 
 # ---------------------------------------------------------------- stop
@@ -380,8 +374,8 @@ def clone(client: t.Any, params: dict) -> Result:
         ids, warnings = _clones_after_failed_post(target, posts, source_id, params["force"], error)
     result = Result(returns={"id": ids[str(source_id)], "ids": ids}, changed=True, warnings=warnings,
                     message="cloned %s" % ", ".join("%s as %d" % item for item in sorted(ids.items())))
-    return _then_wait(target, params, result, sorted(ids.values()),
-                      lambda waited: dict(result.returns, results=waited))
+    return then_wait(target, params, result, sorted(ids.values()),
+                     lambda waited: dict(result.returns, results=waited))
 
 
 def _clones_after_failed_post(target: t.Any, posts: t.Mapping[int, dict], source_id: int, force: bool,
@@ -578,7 +572,7 @@ def info(client: t.Any, params: dict) -> Result:
         "assets": lambda: job.get("assets") or {},
         "comments": lambda: [c.get("text") for c in client.get("jobs/%d/comments" % job_id)],
         "previous_results": lambda: _previous_results(client, job),
-        "clone_chain": lambda: _clone_chain(client, job),
+        "clone_chain": lambda: [int(link["id"]) for link in clone_chain(client, job)],
     }
     for name in SETTING_ATTRIBUTES:
         values[name] = lambda name=name: settings.get(name.upper())
@@ -595,15 +589,6 @@ def _previous_results(client: t.Any, job: dict) -> t.List[dict]:
     earlier.sort(key=lambda other: int(other["id"]), reverse=True)
     return [{"id": int(other["id"]), "status": job_status(other), "build": (other.get("settings") or {}).get("BUILD"),
              "t_finished": other.get("t_finished")} for other in earlier]
-
-
-def _clone_chain(client: t.Any, job: dict) -> t.List[int]:
-    """This job and its restarts, oldest first (one request per restart)."""
-    chain = [int(job["id"])]
-    while job.get("clone_id") and len(chain) <= MAX_CLONE_HOPS:
-        job = get_job(client, int(job["clone_id"]))
-        chain.append(int(job["id"]))
-    return chain
 
 
 # ---------------------------------------------------------------- status, wait

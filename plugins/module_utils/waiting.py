@@ -139,3 +139,17 @@ def _progress_line(words: t.Dict[str, str]) -> str:
     for word in words.values():
         counts[word] = counts.get(word, 0) + 1
     return "waiting for %d jobs: %s" % (len(words), ", ".join("%d %s" % (n, w) for w, n in sorted(counts.items())))
+
+
+def then_wait(client: t.Any, params: t.Mapping[str, t.Any], result: Result, job_ids: t.Sequence[int],
+              shape: t.Callable[[t.Any], t.Any]) -> Result:
+    """--wait after an action that created jobs (restart, clone, build new): the wait decides the status.
+
+    ``shape`` turns the wait's ``{id: word}`` into the action's returns.
+    """
+    if not params.get("wait") or result.status != Status.OK or client.check_mode or not job_ids:
+        return result
+    waited = wait_for_jobs(client, list(job_ids), timeout=params["timeout"], interval=params["interval"])
+    message = waited.message if result.message == "ok" else "%s; %s" % (result.message, waited.message)
+    return Result(returns=shape(waited.returns), status=waited.status, changed=result.changed,
+                  message=message, warnings=result.warnings)
