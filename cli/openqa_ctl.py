@@ -22,8 +22,8 @@ from ansible_collections.openqa.client.plugins.module_utils.envelope import (
     Result,
     Status,
 )
-from ansible_collections.openqa.client.plugins.module_utils.runner import CONNECTION_OPTIONS, execute
-from ansible_collections.openqa.client.plugins.module_utils.spec import Entry, Option
+from ansible_collections.openqa.client.plugins.module_utils._runner import CONNECTION_OPTIONS, execute
+from ansible_collections.openqa.client.plugins.module_utils._spec import Entry, Option
 
 VERSION = "0.1.0"
 
@@ -31,7 +31,7 @@ VERSION = "0.1.0"
 class _Entries(t.Mapping[str, Entry]):
     """Entry name -> Entry, importing an entry's module on first use: a call loads only its own."""
 
-    MODULES = {"test": "jobs", "worker": "workers", "group": "groups", "build": "builds"}
+    MODULES = {"test": "_jobs", "worker": "_workers", "group": "_groups", "build": "_builds"}
 
     def __init__(self) -> None:
         self._loaded: t.Dict[str, Entry] = {}

@@ -21,7 +21,7 @@ import yaml
 ROOT = Path(__file__).resolve().parents[1]
 OUT = ROOT / "docs" / "modules.md"
 MODULES = ("openqa_test", "openqa_worker", "openqa_group", "openqa_build")
-ENTRIES = {"openqa_test": "jobs", "openqa_worker": "workers", "openqa_group": "groups", "openqa_build": "builds"}
+ENTRIES = {"openqa_test": "_jobs", "openqa_worker": "_workers", "openqa_group": "_groups", "openqa_build": "_builds"}
 MARKUP = re.compile(r"\b(O|V|C|RV|E|I|B|M|L|U)\(([^()]*(?:\([^()]*\)[^()]*)*)\)")
 
 

@@ -145,8 +145,8 @@ credential_source:
 
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.openqa.client.plugins.module_utils.runner import run_module
-from ansible_collections.openqa.client.plugins.module_utils.workers import ENTRY
+from ansible_collections.openqa.client.plugins.module_utils._runner import run_module
+from ansible_collections.openqa.client.plugins.module_utils._workers import ENTRY
 
 
 def main() -> None:

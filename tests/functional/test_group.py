@@ -8,7 +8,7 @@ import uuid
 import pytest
 from conftest import api_post
 
-from ansible_collections.openqa.client.plugins.module_utils import groups
+from ansible_collections.openqa.client.plugins.module_utils import _groups
 from ansible_collections.openqa.client.plugins.module_utils.client import OpenQAClient
 
 OK = {"status": 0, "message": "ok"}
@@ -105,8 +105,8 @@ def test_bad_search_input_is_status_4(ctl, args, needle):
 def test_search_costs_three_requests(server, own_group):
     group = own_group()
     client = OpenQAClient(server.url)
-    params = groups.ENTRY.prepare(groups.ENTRY.action("search"), {"name": group["name"]})
-    assert groups.search(client, params).returns["groups"][0]["builds"] == ["0003", "0002", "0001"]
+    params = _groups.ENTRY.prepare(_groups.ENTRY.action("search"), {"name": group["name"]})
+    assert _groups.search(client, params).returns["groups"][0]["builds"] == ["0003", "0002", "0001"]
     assert client.request_count == 3
 
 
@@ -169,15 +169,15 @@ def test_info_requests_stay_constant_with_50_builds(server, api, make_job):
     group_id = api_post(api, "job_groups", name=unique("WG fifty"))["id"]
     for number in range(50):
         make_job(BUILD="%04d" % number, TEST="fifty", _GROUP_ID=group_id)
-    params = groups.ENTRY.prepare(groups.ENTRY.action("info"), {"id": group_id})
+    params = _groups.ENTRY.prepare(_groups.ENTRY.action("info"), {"id": group_id})
     client = OpenQAClient(server.url)
-    builds = groups.info(client, params).returns["builds"]
+    builds = _groups.info(client, params).returns["builds"]
     assert [b["build"] for b in builds] == ["%04d" % n for n in reversed(range(50))]
     assert all(b["unfinished"] == b["total"] == 1 for b in builds)
     assert client.request_count == 3
 
     fixture_client = OpenQAClient(server.url)
-    groups.info(fixture_client, dict(params, id=server.fixture["group_id"]))
+    _groups.info(fixture_client, dict(params, id=server.fixture["group_id"]))
     assert fixture_client.request_count == 3
 
 

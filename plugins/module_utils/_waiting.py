@@ -1,7 +1,8 @@
 # -*- coding: utf-8 -*-
 # Copyright: openqa.client contributors
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
-"""Job status words and waiting for jobs to finish, shared by the test and build entries.
+# Private to this collection: no API promise, it may change in any release.
+"""Waiting for jobs to finish, shared by the test and build entries.
 
 One poll is one ``GET jobs?ids=A&ids=B...`` for every job still pending (the listing carries
 state, result and clone_id), so waiting for many jobs costs no more requests than for one.
@@ -12,52 +13,8 @@ from __future__ import annotations
 import time
 import typing as t
 
-from ansible_collections.openqa.client.plugins.module_utils.envelope import (
-    NotFoundError,
-    Result,
-    Status,
-)
-
-# openQA states (lib/OpenQA/Jobs/Constants.pm) folded into the proposal's two pending words.
-PENDING_STATES = {"scheduled": "scheduled", "assigned": "scheduled",
-                  "setup": "running", "running": "running", "uploading": "running"}
-FINAL_STATES = frozenset({"done", "cancelled"})
-OK_RESULTS = frozenset({"passed", "softfailed"})
-# Long id lists make long URLs; past this many ids one poll becomes several requests.
-IDS_PER_REQUEST = 200
-# A restart chain longer than this is a loop or a runaway retry, not something to follow.
-MAX_CLONE_HOPS = 50
-
-
-def job_status(job: t.Mapping[str, t.Any]) -> str:
-    """One word for a job's (state, result) pair; see the status table in the module docs."""
-    state, result = job.get("state"), job.get("result")
-    if state in PENDING_STATES:
-        return PENDING_STATES[state]
-    if result and result != "none":
-        return result
-    return state or "unknown"
-
-
-def is_final(job: t.Mapping[str, t.Any]) -> bool:
-    return job.get("state") in FINAL_STATES
-
-
-def list_jobs(client: t.Any, job_ids: t.Iterable[int]) -> t.Dict[int, dict]:
-    """Jobs by id, in as few ``GET jobs?ids=`` requests as the URL length allows; unknown ids are absent."""
-    ids = sorted(set(job_ids))
-    found: t.Dict[int, dict] = {}
-    for start in range(0, len(ids), IDS_PER_REQUEST):
-        chunk = ids[start:start + IDS_PER_REQUEST]
-        for job in client.get("jobs", {"ids": chunk})["jobs"]:
-            found[int(job["id"])] = job
-    return found
-
-
-def unknown_jobs_error(client: t.Any, missing: t.Iterable[int]) -> NotFoundError:
-    return NotFoundError("unknown test: there is no job %s on %s"
-                         % (", ".join(str(i) for i in sorted(missing)), client.base_url))
-
+from ansible_collections.openqa.client.plugins.module_utils.envelope import Result, Status
+from ansible_collections.openqa.client.plugins.module_utils._job_reads import OK_RESULTS, is_final, job_status, list_jobs, unknown_jobs_error, MAX_CLONE_HOPS
 
 class _Tracker:
     """Which job currently stands for each requested id (itself or its newest clone)."""

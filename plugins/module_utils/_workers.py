@@ -17,7 +17,7 @@ from ansible_collections.openqa.client.plugins.module_utils.envelope import (
     NotFoundError,
     Result,
 )
-from ansible_collections.openqa.client.plugins.module_utils.spec import Action, Entry, Option
+from ansible_collections.openqa.client.plugins.module_utils._spec import Action, Entry, Option
 
 STATUSES = ("idle", "running", "dead", "broken")
 # Fields the server adds only while a job runs; asking for them on an idle worker answers null.

@@ -35,11 +35,11 @@ from ansible_collections.openqa.client.plugins.module_utils.envelope import (  #
     Result,
     Status,
 )
-from ansible_collections.openqa.client.plugins.module_utils.runner import (  # noqa: E402  pylint: disable=wrong-import-position
+from ansible_collections.openqa.client.plugins.module_utils._runner import (  # noqa: E402  pylint: disable=wrong-import-position
     CONNECTION_NAMES,
     connection_values,
 )
-from ansible_collections.openqa.client.plugins.module_utils.spec import (  # noqa: E402  pylint: disable=wrong-import-position
+from ansible_collections.openqa.client.plugins.module_utils._spec import (  # noqa: E402  pylint: disable=wrong-import-position
     Option,
     parse_duration,
     parse_key_values,

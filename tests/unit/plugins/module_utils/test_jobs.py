@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from ansible_collections.openqa.client.plugins.module_utils import jobs
+from ansible_collections.openqa.client.plugins.module_utils import _clone, _job_reads, _jobs, _restart
 from ansible_collections.openqa.client.plugins.module_utils.envelope import (
     AmbiguousError,
     InvalidInputError,
@@ -21,7 +21,7 @@ from ansible_collections.openqa.client.plugins.module_utils.envelope import (
     ("cancelled", "none", "cancelled"), ("done", None, "done"),
 ])
 def test_status_words(state, result, word):
-    assert jobs.job_status({"state": state, "result": result}) == word
+    assert _job_reads.job_status({"state": state, "result": result}) == word
 
 
 def job(job_id=6, depth_settings=None, **extra):
@@ -37,7 +37,7 @@ class FakeClient:
 
 def test_clone_settings_follow_openqa_clone_job():
     overrides = [("FOO+", "b"), ("BUILD", ""), ("NEW", "1"), ("_GROUP", "g")]
-    settings = jobs._clone_settings(FakeClient(), job(), 1, overrides)
+    settings = _clone._clone_settings(FakeClient(), job(), 1, overrides)
     assert "NAME" not in settings and "BUILD" not in settings and "_GROUP_ID" not in settings
     assert settings["FOO"] == "ab" and settings["NEW"] == "1" and settings["_GROUP"] == "g"
     assert settings["_START_AFTER"] == "5" and settings["_PARALLEL"] == "4"
@@ -45,7 +45,7 @@ def test_clone_settings_follow_openqa_clone_job():
 
 
 def test_parents_get_only_global_overrides():
-    settings = jobs._clone_settings(FakeClient(), job(), 2, [("FOO", "z"), ("WORKER_CLASS", "big")])
+    settings = _clone._clone_settings(FakeClient(), job(), 2, [("FOO", "z"), ("WORKER_CLASS", "big")])
     assert settings["FOO"] == "a" and settings["WORKER_CLASS"] == "big" and settings["_GROUP_ID"] == "3"
 
 
@@ -57,31 +57,31 @@ def test_parents_get_only_global_overrides():
 ])
 def test_bad_overrides(pairs, error):
     with pytest.raises(error):
-        jobs._clone_overrides(pairs)
+        _clone._clone_overrides(pairs)
 
 
 def test_same_override_twice_is_fine():
-    assert jobs._clone_overrides([("A", "1"), ("A", "1")]) == [("A", "1"), ("A", "1")]
+    assert _clone._clone_overrides([("A", "1"), ("A", "1")]) == [("A", "1"), ("A", "1")]
 
 
 def test_relatives_follow_clone_job_defaults():
     child = {"parents": {"Chained": [1]}, "children": {"Chained": [7], "Parallel": [8]}}
-    assert jobs._relatives(child, 1, False, False) == {1: 2, 8: 0}
-    assert jobs._relatives(child, 1, False, True) == {1: 2, 7: 0, 8: 0}
-    assert jobs._relatives(child, 2, False, True) == {1: 3}
-    assert jobs._relatives(child, 1, True, True) == {}
+    assert _clone._relatives(child, 1, False, False) == {1: 2, 8: 0}
+    assert _clone._relatives(child, 1, False, True) == {1: 2, 7: 0, 8: 0}
+    assert _clone._relatives(child, 2, False, True) == {1: 3}
+    assert _clone._relatives(child, 1, True, True) == {}
 
 
 def test_timestamps_are_utc():
-    assert jobs._timestamp("1970-01-02T00:00:00") == 86400.0
-    assert jobs._timestamp(None) is None and jobs._timestamp("garbage") is None
-    assert jobs._finished_before({"state": "done", "t_finished": "1970-01-01T00:00:10"}, 20)
-    assert not jobs._finished_before({"state": "running", "t_finished": None}, 20)
-    assert jobs._finished_before({"state": "done", "t_finished": None}, 20)
+    assert _jobs._timestamp("1970-01-02T00:00:00") == 86400.0
+    assert _jobs._timestamp(None) is None and _jobs._timestamp("garbage") is None
+    assert _jobs._finished_before({"state": "done", "t_finished": "1970-01-01T00:00:10"}, 20)
+    assert not _jobs._finished_before({"state": "running", "t_finished": None}, 20)
+    assert _jobs._finished_before({"state": "done", "t_finished": None}, 20)
 
 
 def plan(job_ids, jobs_by_id):
-    return jobs._RestartPlan(FakeClient(), job_ids, jobs_by_id, force=False, parent=False)
+    return _restart._RestartPlan(FakeClient(), job_ids, jobs_by_id, force=False, parent=False)
 
 
 def done(job_id, **extra):

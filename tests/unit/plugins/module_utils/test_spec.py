@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from ansible_collections.openqa.client.plugins.module_utils.envelope import AmbiguousError, InvalidInputError
-from ansible_collections.openqa.client.plugins.module_utils.spec import (
+from ansible_collections.openqa.client.plugins.module_utils._spec import (
     Action,
     Entry,
     Option,

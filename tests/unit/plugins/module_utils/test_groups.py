@@ -7,7 +7,7 @@ import subprocess
 
 import pytest
 
-from ansible_collections.openqa.client.plugins.module_utils import groups
+from ansible_collections.openqa.client.plugins.module_utils import _groups
 from ansible_collections.openqa.client.plugins.module_utils.envelope import InvalidInputError, NotFoundError
 
 NAMES = ["SLE 15 (x86_64) / Maintenance", "a.b*c+d?", "[x]{y}|z^$", "ü ß / €", "back\\slash", "tab\tnew"]
@@ -16,7 +16,7 @@ NAMES = ["SLE 15 (x86_64) / Maintenance", "a.b*c+d?", "[x]{y}|z^$", "ü ß / €
 @pytest.mark.skipif(not shutil.which("perl"), reason="perl is not installed")
 @pytest.mark.parametrize("name", NAMES)
 def test_perl_literal_matches_only_the_name_in_perl(name):
-    pattern = "^%s$" % groups.perl_literal(name)
+    pattern = "^%s$" % _groups.perl_literal(name)
     script = 'use utf8; binmode STDOUT; my $p = shift; utf8::decode($p); my $s = shift; utf8::decode($s);' \
              ' print(($s =~ /$p/) ? 1 : 0)'
     for candidate, expected in ((name, "1"), (name + "x", "0"), ("x" + name, "0")):
@@ -25,19 +25,19 @@ def test_perl_literal_matches_only_the_name_in_perl(name):
 
 
 def test_name_matching():
-    assert groups.name_matcher("tumble", False)("openSUSE Tumbleweed")
-    assert not groups.name_matcher("tumble.", False)("openSUSE Tumbleweed")
-    assert groups.name_matcher(r"^open.*weed$", True)("openSUSE Tumbleweed")
-    assert groups.name_matcher(None, False)("anything")
+    assert _groups.name_matcher("tumble", False)("openSUSE Tumbleweed")
+    assert not _groups.name_matcher("tumble.", False)("openSUSE Tumbleweed")
+    assert _groups.name_matcher(r"^open.*weed$", True)("openSUSE Tumbleweed")
+    assert _groups.name_matcher(None, False)("anything")
     with pytest.raises(InvalidInputError, match="regular expression"):
-        groups.name_matcher("(", True)
+        _groups.name_matcher("(", True)
     with pytest.raises(InvalidInputError, match="--regex needs --name"):
-        groups.name_matcher(None, True)
+        _groups.name_matcher(None, True)
 
 
 @pytest.mark.parametrize("seconds, days", [(None, "0"), (864000.0, "10"), (43200.0, "0.5"), (1.0, "0.000012")])
 def test_days_as_the_server_validates_them(seconds, days):
-    assert groups._days(seconds) == days  # pylint: disable=protected-access
+    assert _groups._days(seconds) == days  # pylint: disable=protected-access
 
 
 class NewServer:
@@ -63,8 +63,8 @@ class NewServer:
 
 def test_newer_endpoint_is_used_when_present():
     client = NewServer()
-    params = groups.ENTRY.prepare(groups.ENTRY.action("info"), {"id": 5})
-    result = groups.info(client, params).returns
+    params = _groups.ENTRY.prepare(_groups.ENTRY.action("info"), {"id": 5})
+    result = _groups.info(client, params).returns
     assert client.paths == ["job_groups/5", "job_groups/5/build_results", "parent_groups/3"]
     assert result["parent"] == {"id": 3, "name": "P"}
     assert result["builds"] == [{"build": "2", "version": "1", "passed": 2, "softfailed": 0, "failed": 1,
@@ -79,6 +79,6 @@ def test_dashboard_entries_map_to_job_groups_and_parents():
          "build_results": [{"build": "b9", "total": 2, "children": {"2": {"total": 2}, "3": {"total": 0}}},
                            {"build": "b8", "total": 1, "children": {"2": {"total": 0}, "3": {"total": 1}}}]},
     ]
-    job_groups, parents = groups._builds_by_group(results)  # pylint: disable=protected-access
+    job_groups, parents = _groups._builds_by_group(results)  # pylint: disable=protected-access
     assert job_groups == {1: ["b2", "b1"], 2: ["b9"], 3: ["b8"]}
     assert parents == {1: ["b9", "b8"]}

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from conftest import api_get, api_post
 
-from ansible_collections.openqa.client.plugins.module_utils import jobs
+from ansible_collections.openqa.client.plugins.module_utils import _jobs, _restart
 from ansible_collections.openqa.client.plugins.module_utils.client import OpenQAClient
 from ansible_collections.openqa.client.plugins.module_utils.envelope import AmbiguousError, NotFoundError
 
@@ -40,7 +40,7 @@ def test_failed_chained_parent_is_restarted_first(server, client, api, make_job)
     parent = make_job(result="failed")
     child = make_job(_START_AFTER_JOBS=parent)
     api_post(api, "jobs/%d/set_done" % child, result="failed")
-    result = jobs.restart_jobs(client, [child])
+    result = _restart.restart_jobs(client, [child])
     assert result.returns == [clone_id(api, parent), clone_id(api, child)]
     assert client.request_count == 2  # one listing, one POST
 
@@ -50,9 +50,9 @@ def test_passed_parent_is_restarted_only_when_asked(server, client, api, make_jo
     child = make_job(_START_AFTER_JOBS=parent)
     api_post(api, "jobs/%d/set_done" % child, result="failed")
     planner = OpenQAClient(server.url, check_mode=True, **server.creds())
-    assert jobs.restart_jobs(planner, [child]).returns == [child]
-    assert jobs.restart_jobs(planner, [child], parent=True).returns == [parent]
-    result = jobs.restart_jobs(client, [child], parent=True)
+    assert _restart.restart_jobs(planner, [child]).returns == [child]
+    assert _restart.restart_jobs(planner, [child], parent=True).returns == [parent]
+    result = _restart.restart_jobs(client, [child], parent=True)
     new_parent, new_child = clone_id(api, parent), clone_id(api, child)
     assert result.returns == [new_parent, new_child]
     assert api_get(api, "jobs/%d" % new_child)["job"]["parents"]["Chained"] == [new_parent]
@@ -60,7 +60,7 @@ def test_passed_parent_is_restarted_only_when_asked(server, client, api, make_jo
 
 def test_bulk_restart_is_one_post_with_repeated_keys(server, client, api, make_job):
     first, second = make_job(result="failed"), make_job(result="incomplete")
-    result = jobs.restart_jobs(client, [first, second], prio=7, settings=[("FOO", "bar")], comment="retry")
+    result = _restart.restart_jobs(client, [first, second], prio=7, settings=[("FOO", "bar")], comment="retry")
     assert result.changed and result.returns == [clone_id(api, first), clone_id(api, second)]
     assert client.request_count == 1 + 1 + 2  # listing, restart, one comment per job (4.6 has no comment param)
     new = api_get(api, "jobs/%d" % result.returns[1])["job"]
@@ -92,10 +92,10 @@ def test_missing_assets_are_named_and_force_overrides(server, ctl, api, make_job
 
 def test_force_restarts_the_newest_clone_once_it_finished(server, client, api, make_job):
     job_id = make_job(result="failed")
-    first = jobs.restart_jobs(client, [job_id]).returns[0]
-    assert jobs.restart_jobs(client, [job_id], force=True).changed is False  # the clone is still pending
+    first = _restart.restart_jobs(client, [job_id]).returns[0]
+    assert _restart.restart_jobs(client, [job_id], force=True).changed is False  # the clone is still pending
     api_post(api, "jobs/%d/set_done" % first, result="failed")
-    again = jobs.restart_jobs(client, [job_id], force=True)
+    again = _restart.restart_jobs(client, [job_id], force=True)
     assert again.changed and again.returns == [clone_id(api, first)]
 
 
@@ -111,7 +111,7 @@ def test_parent_with_skip_children_is_ambiguous(server, ctl, client, make_job):
     run = ctl("test", "restart", "--id", "1", "--parent", "--skip-children", *server.cli_creds())
     assert run.status == 3
     with pytest.raises(AmbiguousError):
-        jobs.restart_jobs(client, [1], parent=True, skip_parents=True)
+        _restart.restart_jobs(client, [1], parent=True, skip_parents=True)
 
 
 def test_restart_by_a_plain_user_is_status_5(server, ctl, make_job):
@@ -122,4 +122,4 @@ def test_restart_by_a_plain_user_is_status_5(server, ctl, make_job):
 
 def test_restart_of_unknown_id_raises_not_found(client):
     with pytest.raises(NotFoundError):
-        jobs.restart_jobs(client, [987654321])
+        _restart.restart_jobs(client, [987654321])

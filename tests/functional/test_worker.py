@@ -8,7 +8,7 @@ import uuid
 import pytest
 from conftest import api_get, api_post
 
-from ansible_collections.openqa.client.plugins.module_utils import workers
+from ansible_collections.openqa.client.plugins.module_utils import _workers
 from ansible_collections.openqa.client.plugins.module_utils.client import OpenQAClient
 
 
@@ -104,9 +104,9 @@ def test_alive_and_status_filters(server, ctl, own_worker):
 def test_search_is_one_request(server, own_worker):
     worker = own_worker()
     client = OpenQAClient(server.url)
-    params = workers.ENTRY.prepare(workers.ENTRY.action("search"),
+    params = _workers.ENTRY.prepare(_workers.ENTRY.action("search"),
                                    {"property": ["WORKER_CLASS=" + worker["classes"][0]]})
-    result = workers.search(client, params)
+    result = _workers.search(client, params)
     assert [w["id"] for w in result.returns] == [worker["id"]]
     assert client.request_count == 1
 

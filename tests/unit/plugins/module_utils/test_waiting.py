@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from ansible_collections.openqa.client.plugins.module_utils import waiting
+from ansible_collections.openqa.client.plugins.module_utils import _waiting
 from ansible_collections.openqa.client.plugins.module_utils.envelope import NotFoundError, Status
 
 
@@ -31,8 +31,8 @@ class ScriptedClient:
 @pytest.fixture
 def clock(monkeypatch):
     now = {"t": 0.0}
-    monkeypatch.setattr(waiting.time, "monotonic", lambda: now["t"])
-    monkeypatch.setattr(waiting.time, "sleep", lambda s: now.__setitem__("t", now["t"] + s))
+    monkeypatch.setattr(_waiting.time, "monotonic", lambda: now["t"])
+    monkeypatch.setattr(_waiting.time, "sleep", lambda s: now.__setitem__("t", now["t"] + s))
     return now
 
 
@@ -43,7 +43,7 @@ FAILED = {"state": "done", "result": "failed"}
 
 def test_polls_only_pending_jobs_and_reports_progress(clock):
     client = ScriptedClient([{1: PASSED, 2: PENDING}, {2: PASSED}])
-    result = waiting.wait_for_jobs(client, [1, 2], timeout=100, interval=5)
+    result = _waiting.wait_for_jobs(client, [1, 2], timeout=100, interval=5)
     assert (result.status, result.returns) == (Status.OK, {"1": "passed", "2": "passed"})
     assert client.requests == [[1, 2], [2]] and clock["t"] == 5
     assert client.messages == ["waiting for 2 jobs: 1 passed, 1 running"]
@@ -51,24 +51,24 @@ def test_polls_only_pending_jobs_and_reports_progress(clock):
 
 def test_follow_switches_to_the_clone_without_sleeping(clock):
     client = ScriptedClient([{1: dict(FAILED, clone_id=3)}, {3: PASSED}])
-    result = waiting.wait_for_jobs(client, [1], timeout=100, interval=5)
+    result = _waiting.wait_for_jobs(client, [1], timeout=100, interval=5)
     assert result.returns == {"1": "passed"} and client.requests == [[1], [3]] and clock["t"] == 0
 
 
 def test_not_ok_and_timeout_are_distinct(clock):
-    failed = waiting.wait_for_jobs(ScriptedClient([{1: FAILED}]), [1], timeout=10, interval=1)
+    failed = _waiting.wait_for_jobs(ScriptedClient([{1: FAILED}]), [1], timeout=10, interval=1)
     assert failed.status == Status.NOT_OK and "1 failed" in failed.message
-    timed_out = waiting.wait_for_jobs(ScriptedClient([{1: PENDING}]), [1], timeout=10, interval=3)
+    timed_out = _waiting.wait_for_jobs(ScriptedClient([{1: PENDING}]), [1], timeout=10, interval=3)
     assert timed_out.status == Status.TIMEOUT and timed_out.returns == {"1": "running"}
 
 
 def test_unknown_job(clock):
     with pytest.raises(NotFoundError, match="unknown test: there is no job 2"):
-        waiting.wait_for_jobs(ScriptedClient([{1: PASSED}]), [1, 2], timeout=10, interval=1)
+        _waiting.wait_for_jobs(ScriptedClient([{1: PASSED}]), [1, 2], timeout=10, interval=1)
 
 
 def test_many_ids_are_split_into_chunks():
     table = {i: PASSED for i in range(1, 451)}
     client = ScriptedClient([table])
-    assert len(waiting.list_jobs(client, table)) == 450
+    assert len(_waiting.list_jobs(client, table)) == 450
     assert [len(ids) for ids in client.requests] == [200, 200, 50]

@@ -14,7 +14,7 @@ import pytest
 import requests
 from conftest import api_get, api_post
 
-from ansible_collections.openqa.client.plugins.module_utils import builds
+from ansible_collections.openqa.client.plugins.module_utils import _builds
 from ansible_collections.openqa.client.plugins.module_utils.client import OpenQAClient
 from ansible_collections.openqa.client.plugins.module_utils.envelope import OpenQAError, Result
 
@@ -29,9 +29,9 @@ def unique(prefix: str = "b") -> str:
 def run_verb(server, action: str, client: t.Optional[OpenQAClient] = None, **raw: t.Any) -> t.Tuple[Result, int]:
     """Call the verb in-process, as the CLI and the module do; also returns the requests it made."""
     client = client or OpenQAClient(server.url, **server.creds())
-    declared = builds.ENTRY.action(action)
+    declared = _builds.ENTRY.action(action)
     try:
-        result = declared.run(client, builds.ENTRY.prepare(declared, raw))
+        result = declared.run(client, _builds.ENTRY.prepare(declared, raw))
     except OpenQAError as error:  # as runner.execute turns it into the envelope
         result = Result.from_error(error)
     return result, client.request_count

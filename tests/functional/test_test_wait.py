@@ -9,7 +9,7 @@ import sys
 import pytest
 from conftest import _clean_env, api_post
 
-from ansible_collections.openqa.client.plugins.module_utils import waiting
+from ansible_collections.openqa.client.plugins.module_utils import _waiting
 from ansible_collections.openqa.client.plugins.module_utils.client import OpenQAClient
 
 
@@ -84,11 +84,11 @@ def test_one_request_per_poll_for_ten_jobs(server, make_job, monkeypatch):
         clock["now"] += seconds
         clock["sleeps"] += 1
 
-    monkeypatch.setattr(waiting.time, "monotonic", lambda: clock["now"])
-    monkeypatch.setattr(waiting.time, "sleep", sleep)
+    monkeypatch.setattr(_waiting.time, "monotonic", lambda: clock["now"])
+    monkeypatch.setattr(_waiting.time, "sleep", sleep)
     client = OpenQAClient(server.url)
-    result = waiting.wait_for_jobs(client, ids, timeout=50, interval=10)
-    assert result.status == waiting.Status.TIMEOUT
+    result = _waiting.wait_for_jobs(client, ids, timeout=50, interval=10)
+    assert result.status == _waiting.Status.TIMEOUT
     assert clock["sleeps"] == 5 and client.request_count == clock["sleeps"] + 1  # one GET per poll
 
 
@@ -97,7 +97,7 @@ def test_finished_jobs_cost_one_request(server, follow):
     client = OpenQAClient(server.url)
     fixture = server.fixture
     ids = [fixture["passed_job"], fixture["softfailed_job"]]
-    result = waiting.wait_for_jobs(client, ids, timeout=5, interval=1, follow=follow)
+    result = _waiting.wait_for_jobs(client, ids, timeout=5, interval=1, follow=follow)
     assert (result.status, client.request_count) == (0, 1)
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from ansible_collections.openqa.client.plugins.module_utils.envelope import InvalidInputError
-from ansible_collections.openqa.client.plugins.module_utils.workers import (
+from ansible_collections.openqa.client.plugins.module_utils._workers import (
     ENTRY,
     parse_property_filters,
     select_fields,

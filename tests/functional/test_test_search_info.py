@@ -6,7 +6,7 @@ import uuid
 
 from conftest import api_post
 
-from ansible_collections.openqa.client.plugins.module_utils import jobs
+from ansible_collections.openqa.client.plugins.module_utils import _job_reads, _jobs
 from ansible_collections.openqa.client.plugins.module_utils.client import OpenQAClient
 
 
@@ -16,9 +16,9 @@ def unique(prefix: str) -> str:
 
 def search(server, **params) -> tuple:
     client = OpenQAClient(server.url)
-    values = {name: None for name in jobs.SEARCH_FILTERS + ("comments", "since")}
+    values = {name: None for name in _jobs.SEARCH_FILTERS + ("comments", "since")}
     values.update(dict({"limit": 500}, **params))
-    return jobs.search(client, values).returns, client.request_count
+    return _jobs.search(client, values).returns, client.request_count
 
 
 def test_search_filters_on_the_server_newest_first(server, ctl, make_job):
@@ -52,8 +52,8 @@ def test_since_keeps_recent_and_pending_jobs_and_stops_paging(server, make_job):
     assert requests == 1  # one page held everything
     # Pages of 2, then 4: the newest page is recent, the next is all old -> stop before old[1], old[0].
     client = OpenQAClient(server.url)
-    pages = jobs._search_pages(client, {"build": build}, limit=500, page_size=2,
-                               older=lambda job: jobs._finished_before(job, jobs.time.time() - 86400))
+    pages = _job_reads.search_pages(client, {"build": build}, limit=500, page_size=2,
+                                    older=lambda job: _jobs._finished_before(job, _jobs.time.time() - 86400))
     assert set(pages) == {pending, recent, *old[2:]} and client.request_count == 2
 
 
@@ -89,7 +89,7 @@ def test_info_full_has_previous_results_and_clone_chain(server, ctl, api, make_j
     newer = make_job(TEST=scenario, result="failed")
     clone = api_post(api, "jobs/%d/restart" % newer)["result"][0][str(newer)]
     info = ctl("test", "info", "--id", str(newer)).returns
-    assert set(info) == set(jobs.INFO_ATTRIBUTES)
+    assert set(info) == set(_jobs.INFO_ATTRIBUTES)
     assert info["status"] == "failed" and info["test"] == scenario and info["clone_id"] == clone
     assert info["clone_chain"] == [newer, clone]
     assert [(p["id"], p["status"]) for p in info["previous_results"]] == [(older, "passed")]

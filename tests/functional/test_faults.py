@@ -23,7 +23,7 @@ from faultproxy_fixture import Fault, proxy  # noqa: F401  pylint: disable=unuse
 from ansible_collections.openqa.client.cli.openqa_ctl import ENTRIES
 from ansible_collections.openqa.client.plugins.module_utils.client import OpenQAClient
 from ansible_collections.openqa.client.plugins.module_utils.envelope import Result, Status
-from ansible_collections.openqa.client.plugins.module_utils.runner import execute
+from ansible_collections.openqa.client.plugins.module_utils._runner import execute
 
 # A Python start-up plus one refused request: what "the deadline holds" may add.
 DEADLINE_SLACK = 2.0

@@ -20,7 +20,7 @@ import pytest
 import yaml
 
 from ansible_collections.openqa.client.cli import openqa_ctl
-from ansible_collections.openqa.client.plugins.module_utils.runner import connection_values
+from ansible_collections.openqa.client.plugins.module_utils._runner import connection_values
 
 ROLES = ("admin", "operator", "user")
 MUTATING = ("restart", "stop", "clone", "new")

@@ -19,7 +19,7 @@ from ansible_collections.openqa.client.plugins.module_utils.envelope import (
     NotFoundError,
     Result,
 )
-from ansible_collections.openqa.client.plugins.module_utils.spec import Action, Entry, Option
+from ansible_collections.openqa.client.plugins.module_utils._spec import Action, Entry, Option
 
 DASHBOARD = "/dashboard_build_results"
 # limit_builds defaults to 3 (dashboard) or 10 (build_results); ask for what is effectively all.

@@ -18,7 +18,7 @@ from ansible_collections.openqa.client.plugins.module_utils.envelope import (
     Result,
     Status,
 )
-from ansible_collections.openqa.client.plugins.module_utils.spec import Entry, Option
+from ansible_collections.openqa.client.plugins.module_utils._spec import Entry, Option
 
 CONNECTION_OPTIONS = (
     Option("host", "openQA URL or host name; a bare name means https except for localhost. "

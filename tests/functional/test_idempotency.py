@@ -17,7 +17,7 @@ from faultproxy_fixture import proxy  # noqa: F401  pylint: disable=unused-impor
 
 from ansible_collections.openqa.client.cli.openqa_ctl import ENTRIES
 from ansible_collections.openqa.client.plugins.module_utils.envelope import Result, Status
-from ansible_collections.openqa.client.plugins.module_utils.runner import execute
+from ansible_collections.openqa.client.plugins.module_utils._runner import execute
 
 PRODUCT = ["DISTRI=opensuse", "VERSION=Tumbleweed", "FLAVOR=DVD", "ARCH=x86_64"]
 

@@ -24,15 +24,16 @@ from ansible_collections.openqa.client.plugins.module_utils.envelope import (
     Status,
     UnreachableError,
 )
-from ansible_collections.openqa.client.plugins.module_utils.jobs import restart_jobs
-from ansible_collections.openqa.client.plugins.module_utils.spec import Action, Entry, Option
-from ansible_collections.openqa.client.plugins.module_utils.waiting import (
+from ansible_collections.openqa.client.plugins.module_utils._job_reads import (
     OK_RESULTS,
+    group_filter,
     is_final,
     job_status,
-    then_wait,
-    wait_for_jobs,
+    search_pages,
 )
+from ansible_collections.openqa.client.plugins.module_utils._restart import restart_jobs
+from ansible_collections.openqa.client.plugins.module_utils._spec import Action, Entry, Option
+from ansible_collections.openqa.client.plugins.module_utils._waiting import then_wait, wait_for_jobs
 
 FILTER_KEYS = ("name", "status", "arch", "machine", "flavor")
 SCENARIO_SETTINGS = ("DISTRI", "VERSION", "FLAVOR", "ARCH", "BUILD", "TEST", "MACHINE")
@@ -55,13 +56,13 @@ DROPPED_RESULTS = frozenset({"obsoleted", "user_cancelled"})
 # ---------------------------------------------------------------- build identity
 
 
-def _group_param(group: t.Optional[str], groupid: t.Optional[int]) -> t.List[t.Tuple[str, t.Any]]:
+def _group_param(group: t.Optional[str], groupid: t.Optional[int]) -> t.Dict[str, t.Any]:
     """--group takes a name or an id (all digits); openQA's job listing filters by either."""
     if groupid is not None:
-        return [("groupid", groupid)]
+        return {"groupid": groupid}
     if group is None:
-        return []
-    return [("groupid", int(group))] if group.isdigit() else [("group", group)]
+        return {}
+    return dict([group_filter(group)])
 
 
 def _describe(params: t.Mapping[str, t.Any]) -> str:
@@ -77,20 +78,15 @@ def latest_jobs(client: t.Any, params: t.Mapping[str, t.Any]) -> t.List[dict]:
     Folded here rather than with openQA's ``latest=1``: that folds scenarios across groups, so a build
     of the same name in another group would hide behind the newer one and escape the ambiguity check.
     """
-    query: t.List[t.Tuple[str, t.Any]] = [("build", params["id"])]
-    query += _group_param(params.get("group"), params.get("groupid"))
-    query += [(key, params[key]) for key in ("distri", "version") if params.get(key) is not None]
+    query: t.Dict[str, t.Any] = {"build": params["id"]}
+    query.update(_group_param(params.get("group"), params.get("groupid")))
+    query.update((key, params[key]) for key in ("distri", "version") if params.get(key) is not None)
     newest: t.Dict[tuple, dict] = {}
-    offset = 0
-    while True:
-        page = client.get("jobs", query + [("limit", PAGE_SIZE), ("offset", offset)])["jobs"]
-        for job in page:
-            scenario = _scenario(job)
-            if scenario not in newest or int(job["id"]) > int(newest[scenario]["id"]):
-                newest[scenario] = job
-        if len(page) < PAGE_SIZE:
-            return list(newest.values())
-        offset += PAGE_SIZE
+    for job in search_pages(client, query, page_size=PAGE_SIZE).values():
+        scenario = _scenario(job)
+        if scenario not in newest or int(job["id"]) > int(newest[scenario]["id"]):
+            newest[scenario] = job
+    return list(newest.values())
 
 
 def _scenario(job: t.Mapping[str, t.Any]) -> tuple:
@@ -228,8 +224,9 @@ def _resolve_group_id(client: t.Any, params: t.Mapping[str, t.Any]) -> int:
     group = params["group"]
     if group is None:
         raise InvalidInputError("'build search' needs --groupid or --group: builds are searched within a group")
-    if group.isdigit():
-        return int(group)
+    key, value = group_filter(group)
+    if key == "groupid":
+        return value
     matches = [g for g in client.get("job_groups") if g.get("name") == group]
     if not matches:
         raise NotFoundError("unknown group: there is no job group named %r on %s" % (group, client.base_url))
@@ -301,7 +298,8 @@ def _iso_settings(params: t.Mapping[str, t.Any]) -> t.Dict[str, str]:
         if group_keys:
             raise AmbiguousError("ambiguous options: --group and --vars %s both name the group; give it once"
                                  % "/".join(sorted(group_keys)))
-        settings["_GROUP_ID" if params["group"].isdigit() else "_GROUP"] = params["group"]
+        key, value = group_filter(params["group"])
+        settings["_GROUP_ID" if key == "groupid" else "_GROUP"] = str(value)
     return settings
 
 
