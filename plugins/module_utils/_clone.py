@@ -18,7 +18,13 @@ from ansible_collections.openqa.client.plugins.module_utils.envelope import (
     ServerError,
     UnreachableError,
 )
-from ansible_collections.openqa.client.plugins.module_utils._job_reads import DEPENDENCY_TYPES, id_list, one_id, parent_ids, unknown_jobs_error
+from ansible_collections.openqa.client.plugins.module_utils._job_reads import (
+    DEPENDENCY_TYPES,
+    id_list,
+    one_id,
+    parent_ids,
+    unknown_jobs_error,
+)
 from ansible_collections.openqa.client.plugins.module_utils._waiting import then_wait
 
 # Jobs of the same DISTRI, VERSION and BUILD looked at for an identical clone.

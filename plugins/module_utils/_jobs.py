@@ -49,6 +49,7 @@ INFO_ATTRIBUTES = ("id", "name", "test", "status", "state", "result", "priority"
 SEARCH_PAGE = 100  # page size when --since may stop the search early
 PREVIOUS_RESULTS = 10
 
+
 def restart(client: t.Any, params: dict) -> Result:
     result = restart_jobs(
         client, params["id"], force=params["force"], skip_parents=params["skip_parents"],
@@ -72,7 +73,7 @@ def stop(client: t.Any, params: dict) -> Result:
         to_cancel = [job_id for job_id in dict.fromkeys(params["id"]) if not is_final(jobs[job_id])]
     elif conditions:
         pending = search_pages(client, dict(_server_filters(conditions), state=sorted(PENDING_STATES)),
-                                limit=MAX_LIMIT)
+                               limit=MAX_LIMIT)
         to_cancel = sorted(pending)
     else:
         raise InvalidInputError("'test stop' needs --id or at least one condition (%s): it never cancels "
@@ -124,12 +125,12 @@ def search(client: t.Any, params: dict) -> Result:
     cutoff = time.time() - since if since is not None else None
     older = (lambda job: _finished_before(job, cutoff)) if cutoff is not None else None
     jobs = search_pages(client, filters, limit=params["limit"], page_size=SEARCH_PAGE if since else 0,
-                         older=older)
+                        older=older)
     window_full = len(jobs) >= params["limit"]
     if window_full and not params["state"] and not params["result"]:
         # the proposal's "plus the current ones": pending jobs older than the window
         jobs.update(search_pages(client, dict(filters, state=sorted(PENDING_STATES)), limit=MAX_LIMIT,
-                                  before=min(jobs)))
+                                 before=min(jobs)))
     matches = [job for job in jobs.values() if cutoff is None or not _finished_before(job, cutoff)]
     if comments:
         matches = [job for job in matches if _has_comment(client, int(job["id"]), comments)]

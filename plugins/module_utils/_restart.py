@@ -17,7 +17,14 @@ from ansible_collections.openqa.client.plugins.module_utils.envelope import (
     Status,
     UnreachableError,
 )
-from ansible_collections.openqa.client.plugins.module_utils._job_reads import get_jobs, id_list, is_final, list_jobs, newest_clone, parent_ids
+from ansible_collections.openqa.client.plugins.module_utils._job_reads import (
+    get_jobs,
+    id_list,
+    is_final,
+    list_jobs,
+    newest_clone,
+    parent_ids,
+)
 
 # openQA leaves these alone on restart (PRISTINE_STATES): they have not run yet.
 PRISTINE_STATES = frozenset({"scheduled", "assigned"})

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from conftest import api_get, api_post
 
-from ansible_collections.openqa.client.plugins.module_utils import _jobs, _restart
+from ansible_collections.openqa.client.plugins.module_utils import _restart
 from ansible_collections.openqa.client.plugins.module_utils.client import OpenQAClient
 from ansible_collections.openqa.client.plugins.module_utils.envelope import AmbiguousError, NotFoundError
 

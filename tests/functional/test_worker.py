@@ -105,7 +105,7 @@ def test_search_is_one_request(server, own_worker):
     worker = own_worker()
     client = OpenQAClient(server.url)
     params = _workers.ENTRY.prepare(_workers.ENTRY.action("search"),
-                                   {"property": ["WORKER_CLASS=" + worker["classes"][0]]})
+                                    {"property": ["WORKER_CLASS=" + worker["classes"][0]]})
     result = _workers.search(client, params)
     assert [w["id"] for w in result.returns] == [worker["id"]]
     assert client.request_count == 1

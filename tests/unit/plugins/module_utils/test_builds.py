@@ -81,14 +81,14 @@ def test_isos_answer_with_failed_entries_is_refused_but_changed():
 def test_isos_answer_without_jobs_is_an_error():
     with pytest.raises(InvalidInputError, match="no products found for sle-Online-s390x"):
         _builds._interpret_isos_answer(SETTINGS, {"count": 0, "error": "no products found for sle-Online-s390x",
-                                                 "failed": {}, "ids": [], "scheduled_product_id": 3})
+                                                  "failed": {}, "ids": [], "scheduled_product_id": 3})
     with pytest.raises(RefusedError, match="no job template matches"):
         _builds._interpret_isos_answer(SETTINGS, {"count": 0, "failed": [], "ids": [], "scheduled_product_id": 4})
 
 
 def test_async_isos_answer_is_a_change_with_a_warning():
     result = _builds._interpret_isos_answer(SETTINGS, {"gru_task_id": 3, "minion_job_id": 3,
-                                                      "scheduled_product_id": 2})
+                                                       "scheduled_product_id": 2})
     expected = {"ids": [], "scheduled_product_id": 2}
     assert (result.status, result.changed, result.returns) == (Status.OK, True, expected)
     assert "isos/2" in result.warnings[0]
