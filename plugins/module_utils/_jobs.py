@@ -18,6 +18,7 @@ from ansible_collections.openqa.client.plugins.module_utils.envelope import (
     UnreachableError,
 )
 from ansible_collections.openqa.client.plugins.module_utils._clone import clone
+from ansible_collections.openqa.client.plugins.module_utils._download import WHAT, download
 from ansible_collections.openqa.client.plugins.module_utils._job_reads import (
     MAX_LIMIT,
     PENDING_STATES,
@@ -256,6 +257,10 @@ ENTRY = Entry(
                type="bool", default=False),
         Option("timeout", "wait: give up after this long (90, 15m, 2h).", type="duration", default=3600.0),
         Option("interval", "wait: time between two polls.", type="duration", default=30.0),
+        Option("dest", "download: directory for the job's files (created; files already complete are kept)."),
+        Option("what", "download: which files; repeat for several. Default: logs and results.", multiple=True,
+               choices=WHAT),
+        Option("asset_size_limit", "download: skip assets larger than this (200M, 1G). Default: 200M."),
     ),
     actions=(
         Action("restart", restart, "restart jobs (and, when failed or asked for, their parents); "
@@ -278,5 +283,8 @@ ENTRY = Entry(
                options=("id", "attributes"), required=("id",)),
         Action("wait", wait, "wait until every job is final; returns each job's status word",
                options=("id", "follow", "timeout", "interval"), required=("id",)),
+        Action("download", download, "the job's logs, results and assets into a directory, resumably; returns "
+               "the files", mutating=True, options=("id", "dest", "what", "asset_size_limit"),
+               required=("id", "dest")),
     ),
 )

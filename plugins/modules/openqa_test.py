@@ -42,9 +42,14 @@ options:
       - V(info) returns details of one job, selected with O(attributes).
       - V(wait) waits until every job in O(id) is final, polling all of them in one request every O(interval);
         it returns each job's status word. Status 7 when a result is not passed or softfailed, 8 on timeout.
+      - V(download) stores the files of the job O(id) in O(dest), laid out like C(openqa-cli archive) in
+        C(testresults/) (logs, C(details-MODULE.json), screenshots, text results), C(testresults/ulogs/) and one
+        directory per asset type. Files stream to disk and a broken or interrupted transfer is resumed; files already
+        complete are not fetched again (V(changed=false)). A file name from the server that is not a plain name
+        below O(dest) is refused before anything is written (status 6).
     type: str
     required: true
-    choices: [restart, stop, cancel, clone, status, search, info, wait]
+    choices: [restart, stop, cancel, clone, status, search, info, wait, download]
   id:
     description:
       - The job id. V(restart), V(stop) and V(wait) take several; the other actions exactly one.
@@ -188,6 +193,23 @@ options:
     description:
       - With O(action=wait), or O(wait=true) on V(restart) and V(clone), give up after this long (V(90), V(15m), V(2h)) with status 8. Defaults to 1 hour.
     type: str
+  dest:
+    description:
+      - With V(download), the directory for the files on the controlled node; created when missing.
+    type: str
+  what:
+    description:
+      - With V(download), which files to fetch, any of V(logs) (the job's log files and uploaded logs), V(results) (module details,
+        screenshots, text results) and V(assets) (the job's ISO, HDD and other assets; C(repo) assets are left out).
+      - The default is V(logs) and V(results).
+    type: list
+    elements: str
+    choices: [logs, results, assets]
+  asset_size_limit:
+    description:
+      - With V(download), assets larger than this (V(200M), V(1G), in bytes without a unit) are skipped with a
+        warning. The default is V(200M), as C(openqa-cli archive).
+    type: str
   interval:
     description:
       - With O(action=wait), or O(wait=true) on V(restart) and V(clone), the time between two polls. Defaults to 30 seconds.
@@ -207,6 +229,13 @@ author:
 """
 
 EXAMPLES = r"""
+- name: Keep a failed job's logs and results as pipeline artifacts
+  openqa.client.openqa_test:
+    host: https://openqa.example.com
+    action: download
+    id: 4242
+    dest: "{{ playbook_dir }}/artifacts/4242"
+
 - name: Gate on a job's result
   openqa.client.openqa_test:
     host: https://openqa.example.com
@@ -277,6 +306,8 @@ returns:
     - For V(search), the matching ids, newest first.
     - For V(info), a dict of the selected O(attributes).
     - For V(wait), a dict of job id (as given, even when a restart was followed) to its status word.
+    - For V(download), C(dest), C(files) (each C(path) below O(dest), C(bytes) and C(outcome) V(downloaded),
+      V(resumed), V(written) or V(unchanged)) and C(skipped) (C(path), C(reason)).
   returned: success
   type: raw
   sample: failed
