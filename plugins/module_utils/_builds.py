@@ -369,10 +369,9 @@ def _await_async_product(client: t.Any, params: t.Mapping[str, t.Any], result: R
         if product.get("status") == "scheduled":
             break
         if time.monotonic() + params["interval"] > give_up_at:
-            return Result(returns=result.returns, status=Status.TIMEOUT, changed=True,
-                          message="scheduled product %s is still %r after %.0f s: openQA has not created its "
-                          "jobs (is its gru service running?)" % (product_id, product.get("status"),
-                                                                 params["timeout"]))
+            message = ("scheduled product %s is still %r after %.0f s: openQA has not created its jobs (is its "
+                       "gru service running?)" % (product_id, product.get("status"), params["timeout"]))
+            return Result(returns=result.returns, status=Status.TIMEOUT, changed=True, message=message)
         client.progress("scheduled product %s is %s; waiting for openQA to create its jobs"
                         % (product_id, product.get("status")))
         time.sleep(params["interval"])

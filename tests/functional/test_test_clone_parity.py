@@ -137,3 +137,13 @@ def test_missing_assets_refuse_the_clone_unless_ignored(server, ctl, api, make_j
 def test_bad_scoped_key_is_invalid_input(server, ctl, make_job):
     source = make_job(result="failed")
     assert ctl("test", "clone", "--id", str(source), "--vars", "foo:bar=1", "--check").rc == 4
+
+
+def test_module_and_cli_agree_on_the_new_options(server, ctl, module_direct, cluster):
+    options = {"clone_children": True, "max_depth": 0, "skip_chained_deps": False, "parental_inheritance": True,
+               "repeat": 2, "vars": ["FOO:child-%s=x" % cluster["uid"], "BAR=1"]}
+    result = module_direct("test", dict(options, action="clone", id=[cluster["job"]], **server.creds()), check=True)
+    run = ctl("test", "clone", "--id", str(cluster["job"]), "--clone-children", "--max-depth", "0",
+              "--parental-inheritance", "--repeat", "2", "--vars", *options["vars"], "--check", *server.cli_creds())
+    assert result["changed"] is True and result["returns"] == run.returns
+    assert len(run.returns["settings"]) == 2 and len(run.returns["settings"][0]) == 5  # the whole cluster
