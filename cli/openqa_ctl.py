@@ -31,7 +31,7 @@ VERSION = "0.1.0"
 class _Entries(t.Mapping[str, Entry]):
     """Entry name -> Entry, importing an entry's module on first use: a call loads only its own."""
 
-    MODULES = {"test": "_jobs", "worker": "_workers", "group": "_groups", "build": "_builds"}
+    MODULES = {"test": "_jobs", "worker": "_workers", "group": "_groups", "build": "_builds", "api": "_api"}
 
     def __init__(self) -> None:
         self._loaded: t.Dict[str, Entry] = {}
@@ -82,6 +82,10 @@ class _PrintCompletion(argparse.Action):
 
 
 def _add_option(parser: t.Any, option: Option) -> None:
+    if option.positional:
+        parser.add_argument(option.name, nargs=option.positional, default=None, help=option.help,
+                            metavar="KEY=VALUE" if option.positional == "*" else option.name.upper())
+        return
     kwargs: dict = {"dest": option.name, "default": None, "help": option.help}
     if option.type == "bool":
         # --alive, --alive yes|no (the proposal's spelling) and --no-alive
@@ -94,7 +98,7 @@ def _add_option(parser: t.Any, option: Option) -> None:
         kwargs["metavar"] = option.name.upper()
     if option.choices:
         kwargs["help"] += " One of: %s." % ", ".join(option.choices)
-    parser.add_argument(*option.flags, **kwargs)
+    parser.add_argument(*([option.short] if option.short else []), *option.flags, **kwargs)
     if option.type == "bool":
         parser.add_argument(*["--no-" + flag[2:] for flag in option.flags], dest=option.name, default=None,
                             action="store_const", const=False, help=argparse.SUPPRESS)
@@ -113,10 +117,12 @@ def build_parser(only: t.Optional[str] = None) -> _Parser:
     entry_parsers = top.add_subparsers(dest="entry", metavar="ENTRY")
     for entry in (ENTRIES[only],) if only in ENTRIES else ENTRIES.values():
         entry_parser = entry_parsers.add_parser(entry.name, help=entry.help, description=entry.help)
-        action_parsers = entry_parser.add_subparsers(dest="action", metavar="ACTION")
+        # an entry with one action (api) takes its options directly: openqa-ctl api PATH
+        action_parsers = entry_parser.add_subparsers(dest="action", metavar="ACTION") \
+            if len(entry.actions) > 1 else None
         for action in entry.actions:
-            parser = action_parsers.add_parser(action.name, aliases=list(action.aliases),
-                                               help=action.help, description=action.help)
+            parser = action_parsers.add_parser(action.name, aliases=list(action.aliases), help=action.help,
+                                               description=action.help) if action_parsers else entry_parser
             for name in action.options:
                 _add_option(parser, entry.option(name))
             common = parser.add_argument_group("connection and output")
@@ -163,8 +169,21 @@ def run(argv: t.Sequence[str], environ: t.Optional[t.Mapping[str, str]] = None) 
         raise InvalidInputError("no entry point given: use one of %s (see 'openqa-ctl --help')"
                                 % ", ".join(ENTRIES))
     first = next((arg for arg in argv if not arg.startswith("-")), None)
-    args = vars(build_parser(first if first in ENTRIES else None).parse_args(argv))
+    parser = build_parser(first if first in ENTRIES else None)
+    namespace, extra = parser.parse_known_args(argv)
+    args = vars(namespace)
+    if args["entry"] not in ENTRIES:
+        parser.error("unrecognized arguments: %s" % " ".join(extra) if extra else "no entry point given")
     entry = ENTRIES[args["entry"]]
+    if len(entry.actions) == 1:
+        args["action"] = entry.actions[0].name
+        # openqa-cli takes KEY=VALUE after options too (api PATH --json a=1); argparse stops at the first option
+        rest = [o for o in entry.options if o.positional == "*"]
+        if rest and extra and not any(arg.startswith("-") for arg in extra):
+            args[rest[0].name] = (args[rest[0].name] or []) + extra
+            extra = []
+    if extra:
+        parser.error("unrecognized arguments: %s" % " ".join(extra))
     if not args.get("action"):
         raise InvalidInputError("no action given for %s: use one of %s (see 'openqa-ctl %s --help')"
                                 % (entry.name, ", ".join(a.name for a in entry.actions), entry.name))

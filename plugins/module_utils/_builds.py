@@ -12,6 +12,7 @@ new is ``POST isos``, made idempotent by first listing the jobs of the same prod
 
 from __future__ import annotations
 
+import time
 import typing as t
 
 from ansible_collections.openqa.client.plugins.module_utils.envelope import (
@@ -31,6 +32,7 @@ from ansible_collections.openqa.client.plugins.module_utils._job_reads import (
     job_status,
     search_pages,
 )
+from ansible_collections.openqa.client.plugins.module_utils._api import file_pairs
 from ansible_collections.openqa.client.plugins.module_utils._restart import restart_jobs
 from ansible_collections.openqa.client.plugins.module_utils._spec import Action, Entry, Option
 from ansible_collections.openqa.client.plugins.module_utils._waiting import then_wait, wait_for_jobs
@@ -287,20 +289,22 @@ def wait(client: t.Any, params: dict) -> Result:
 # ---------------------------------------------------------------- new
 
 
-def _iso_settings(params: t.Mapping[str, t.Any]) -> t.Dict[str, str]:
-    """The POST isos parameters: --vars (last one wins) and the group as _GROUP_ID or _GROUP."""
-    settings: t.Dict[str, str] = {}
-    for key, value in params["vars"] or []:
+def _iso_pairs(params: t.Mapping[str, t.Any]) -> t.List[t.Tuple[str, str]]:
+    """The POST isos parameters in order, as openqa-cli schedule sends them: --vars, then --param-file
+    (KEY=PATH, the file's content), then the group as _GROUP_ID or _GROUP. A key given several times is
+    sent several times."""
+    pairs = []
+    for key, value in list(params["vars"] or []) + file_pairs(params["param_file"]):
         # openQA upper-cases every key but async, which switches to asynchronous scheduling.
-        settings[key if key == "async" else key.upper()] = value
-    group_keys = {"_GROUP", "_GROUP_ID"} & set(settings)
+        pairs.append((key if key == "async" else key.upper(), value))
+    group_keys = {"_GROUP", "_GROUP_ID"} & {key for key, _ in pairs}
     if params["group"] is not None:
         if group_keys:
             raise AmbiguousError("ambiguous options: --group and --vars %s both name the group; give it once"
                                  % "/".join(sorted(group_keys)))
         key, value = group_filter(params["group"])
-        settings["_GROUP_ID" if key == "groupid" else "_GROUP"] = str(value)
-    return settings
+        pairs.append(("_GROUP_ID" if key == "groupid" else "_GROUP", str(value)))
+    return pairs
 
 
 def _product_name(settings: t.Mapping[str, str]) -> str:
@@ -326,7 +330,8 @@ def _scheduled_jobs(client: t.Any, settings: t.Mapping[str, str]) -> t.List[int]
 
 
 def new(client: t.Any, params: dict) -> Result:
-    settings = _iso_settings(params)
+    pairs = _iso_pairs(params)
+    settings = dict(pairs)  # what identifies the build: the last value of a repeated key
     missing = [key for key in BUILD_IDENTITY if not settings.get(key)]
     if missing:
         raise InvalidInputError("missing parameters: %s: 'build new' needs DISTRI, VERSION, FLAVOR, ARCH (as "
@@ -341,7 +346,12 @@ def new(client: t.Any, params: dict) -> Result:
     if client.check_mode:
         return Result(returns={"ids": [], "scheduled_product_id": None}, changed=True,
                       message="would schedule %s (POST isos)" % _product_name(settings))
-    return _wait_for_build(client, params, _post_isos(client, settings, existing))
+    result = _post_isos(client, settings, pairs, existing)
+    if params["wait"] and result.status == Status.OK and settings.get("async") not in (None, "", "0"):
+        started = time.monotonic()
+        result = _await_async_product(client, params, result)
+        params = dict(params, timeout=max(0.0, params["timeout"] - (time.monotonic() - started)))
+    return _wait_for_build(client, params, result)
 
 
 def _wait_for_build(client: t.Any, params: t.Mapping[str, t.Any], result: Result) -> Result:
@@ -350,9 +360,33 @@ def _wait_for_build(client: t.Any, params: t.Mapping[str, t.Any], result: Result
                      lambda waited: dict(result.returns, results=waited))
 
 
-def _post_isos(client: t.Any, settings: t.Dict[str, str], existing: t.List[int]) -> Result:
+def _await_async_product(client: t.Any, params: t.Mapping[str, t.Any], result: Result) -> Result:
+    """async=1 with --wait: poll the scheduled product (GET isos/N) until openQA has created its jobs."""
+    product_id = result.returns["scheduled_product_id"]
+    give_up_at = time.monotonic() + params["timeout"]
+    while True:
+        product = client.get("isos/%d" % int(product_id))
+        if product.get("status") == "scheduled":
+            break
+        if time.monotonic() + params["interval"] > give_up_at:
+            message = ("scheduled product %s is still %r after %.0f s: openQA has not created its jobs (is its "
+                       "gru service running?)" % (product_id, product.get("status"), params["timeout"]))
+            return Result(returns=result.returns, status=Status.TIMEOUT, changed=True, message=message)
+        client.progress("scheduled product %s is %s; waiting for openQA to create its jobs"
+                        % (product_id, product.get("status")))
+        time.sleep(params["interval"])
+    outcome = product.get("results") or {}
+    answer = {"ids": outcome.get("successful_job_ids") or [], "failed": outcome.get("failed_job_info") or [],
+              "scheduled_product_id": product_id}
+    if outcome.get("error"):
+        answer["error"] = outcome["error"]
+    return _interpret_isos_answer(product.get("settings") or {}, answer)
+
+
+def _post_isos(client: t.Any, settings: t.Dict[str, str], pairs: t.List[t.Tuple[str, str]],
+               existing: t.List[int]) -> Result:
     try:
-        answer = client.post("isos", settings)
+        answer = client.post("isos", pairs)
     except NotFoundError as error:
         # openQA answers 404 when the group has no job template for the product.
         raise NotFoundError("no job templates: %s; check --group and the group's job templates for %s"
@@ -393,7 +427,7 @@ def _interpret_isos_answer(settings: t.Mapping[str, str], answer: t.Mapping[str,
         return Result(returns=returns, status=Status.REFUSED, changed=True, message=message)
     if "ids" not in answer:
         return Result(returns=returns, changed=True, warnings=[
-            "scheduled asynchronously (async): openQA creates the jobs later; see GET isos/%s"
+            "scheduled asynchronously (async): openQA creates the jobs later; see GET isos/%s, or add --wait"
             % answer.get("scheduled_product_id")])
     if not ids:
         raise RefusedError("openQA scheduled no job for %s: no job template matches (check --group, TEST "
@@ -433,7 +467,10 @@ ENTRY = Entry(
                "list alternatives with commas. status takes a status word, failure (any result that is not "
                "ok) or ok." % ", ".join(FILTER_KEYS), type="keyvalue"),
         Option("vars", "new: POST isos settings KEY=VALUE (DISTRI, VERSION, FLAVOR, ARCH, BUILD, ISO, ...); "
-               "repeat it.", type="keyvalue", aliases=("var",)),
+               "repeat it; a key given several times is sent several times. async=1 schedules asynchronously.",
+               type="keyvalue", aliases=("var",)),
+        Option("param_file", "new: KEY=PATH, send KEY with the content of the file PATH (e.g. "
+               "SCENARIO_DEFINITIONS_YAML=scenarios.yaml); repeat it.", multiple=True),
         Option("force", "new: schedule even when the build is already scheduled; restart: as test restart "
                "(missing assets, directly chained parents).", type="bool", default=False),
         Option("skip_parents", "restart: do not restart failed chained parents.", type="bool", default=False),
@@ -442,7 +479,8 @@ ENTRY = Entry(
                type="bool", default=False),
         Option("limit", "search: how many of the group's newest builds to look through.", type="int",
                default=500),
-        Option("wait", "new: wait until the jobs are final, as the wait action does.", type="bool",
+        Option("wait", "new: wait until the jobs are final, as the wait action does (with async=1, first until "
+               "openQA has created them).", type="bool",
                default=False),
         Option("timeout", "wait: give up after this long (90, 15m, 2h).", type="duration", default=3600.0),
         Option("interval", "wait: time between two polls.", type="duration", default=30.0),
@@ -458,7 +496,7 @@ ENTRY = Entry(
                                                "skip_ok_result_children"),
                required=("id",), mutating=True, conflicts=(("group", "groupid"),)),
         Action("new", new, "schedule a build (POST isos) unless it is already scheduled",
-               options=("group", "vars", "force", "wait", "timeout", "interval"), required=("vars",),
+               options=("group", "vars", "param_file", "force", "wait", "timeout", "interval"), required=("vars",),
                mutating=True),
         Action("wait", wait, "wait until the build's latest jobs are final; status 7 when one is not ok",
                options=IDENTITY + SELECTION + ("timeout", "interval"), required=("id",),

@@ -7,13 +7,16 @@
 from __future__ import annotations
 
 import re
+import shlex
 import typing as t
+from urllib.parse import quote
 
 from ansible_collections.openqa.client.plugins.module_utils.config import normalize_host, resolve_connection
 from ansible_collections.openqa.client.plugins.module_utils.envelope import (
     AmbiguousError,
     InvalidInputError,
     NotFoundError,
+    RefusedError,
     Result,
     ServerError,
     UnreachableError,
@@ -22,7 +25,6 @@ from ansible_collections.openqa.client.plugins.module_utils._job_reads import (
     DEPENDENCY_TYPES,
     id_list,
     one_id,
-    parent_ids,
     unknown_jobs_error,
 )
 from ansible_collections.openqa.client.plugins.module_utils._waiting import then_wait
@@ -39,9 +41,18 @@ def clone(client: t.Any, params: dict) -> Result:
                              "children; give one")
     overrides = _clone_overrides(params["vars"] or [])
     target = _destination(client, params["to"])
-    cluster = _read_cluster(client, source_id, skip_deps=params["skip_deps"],
-                            clone_children=params["clone_children"])
-    posts = {job_id: _clone_settings(client, job, depth, overrides) for job_id, (job, depth) in cluster.items()}
+    walk = _Walk(params["skip_deps"], params["clone_children"], params.get("skip_chained_deps") or False,
+                 1 if params.get("max_depth") is None else params["max_depth"])
+    cluster = _read_cluster(client, source_id, walk)
+    posts = {job_id: _clone_settings(client, job, depth, overrides, params.get("parental_inheritance") or False,
+                                     walk.dependency_kinds) for job_id, (job, depth) in cluster.items()}
+    missing = _missing_assets(target, posts)
+    if missing and not params.get("ignore_missing_assets"):
+        raise RefusedError("not cloned: the target %s lacks the assets %s; copy them there or give "
+                           "ignore_missing_assets to clone anyway" % (target.base_url, ", ".join(missing)),
+                           returns={"missing_assets": missing})
+    if (params.get("repeat") or 1) > 1:
+        return _clone_repeatedly(client, target, params, source_id, posts, missing)
     if not params["force"]:
         existing = _existing_clones(target, posts)
         if source_id in existing:
@@ -49,11 +60,12 @@ def clone(client: t.Any, params: dict) -> Result:
                           message="already cloned: job %d with these settings exists as %d (force clones again)"
                           % (source_id, existing[source_id]))
     if client.check_mode:
-        return Result(returns={"id": None, "settings": {str(k): v for k, v in posts.items()}}, changed=True,
+        return Result(returns={"id": None, "settings": {str(k): v for k, v in posts.items()},
+                               "command": clone_job_command(client, target, source_id, params),
+                               "export_command": _export_command(target, posts)}, changed=True,
                       message="would clone %s to %s" % (id_list(sorted(posts)), target.base_url))
-    form = [("%s:%d" % (key, job_id), value) for job_id, settings in sorted(posts.items())
-            for key, value in sorted(settings.items())]
-    warnings: t.List[str] = []
+    form = _form(posts)
+    warnings: t.List[str] = _missing_warning(missing)
     try:
         answer = target.post("jobs", form + [("is_clone_job", 1)])
         ids = {str(k): int(v) for k, v in answer["ids"].items()}
@@ -63,6 +75,103 @@ def clone(client: t.Any, params: dict) -> Result:
                     message="cloned %s" % ", ".join("%s as %d" % item for item in sorted(ids.items())))
     return then_wait(target, params, result, sorted(ids.values()),
                      lambda waited: dict(result.returns, results=waited))
+
+
+def _form(posts: t.Mapping[int, dict]) -> t.List[t.Tuple[str, str]]:
+    return [("%s:%d" % (key, job_id), value) for job_id, settings in sorted(posts.items())
+            for key, value in sorted(settings.items())]
+
+
+def _repeat_posts(posts: t.Mapping[int, dict], number: int, repeat: int) -> t.Dict[int, dict]:
+    """The cluster of the number-th of repeat clones: TEST suffixed -N, zero-padded to repeat's width,
+    as openqa-clone-job --repeat names them."""
+    suffix = "-%0*d" % (len(str(repeat)), number)
+    return {job_id: dict(settings, TEST=settings.get("TEST", "") + suffix) for job_id, settings in posts.items()}
+
+
+def _clone_repeatedly(client: t.Any, target: t.Any, params: dict, source_id: int, posts: t.Mapping[int, dict],
+                      missing: t.List[str]) -> Result:
+    """repeat N: N clusters, each posted once unless an identical one exists (force posts all)."""
+    repeat = params["repeat"]
+    clusters = [_repeat_posts(posts, number, repeat) for number in range(1, repeat + 1)]
+    if client.check_mode:
+        existing = [{} if params["force"] else _existing_clones(target, cluster) for cluster in clusters]
+        todo = [cluster for cluster, found in zip(clusters, existing) if source_id not in found]
+        return Result(returns={"id": None, "settings": [{str(k): v for k, v in c.items()} for c in todo],
+                               "command": clone_job_command(client, target, source_id, params),
+                               "export_command": [_export_command(target, c) for c in todo]},
+                      changed=bool(todo), message="would clone %s %d times to %s"
+                      % (id_list(sorted(posts)), len(todo), target.base_url))
+    repeats, posted = [], 0
+    for cluster in clusters:
+        found = {} if params["force"] else _existing_clones(target, cluster)
+        if source_id in found:
+            ids = {str(k): v for k, v in found.items()}
+        else:
+            answer = target.post("jobs", _form(cluster) + [("is_clone_job", 1)])
+            ids = {str(k): int(v) for k, v in answer["ids"].items()}
+            posted += 1
+        repeats.append({"id": ids[str(source_id)], "ids": ids})
+    result = Result(returns={"id": repeats[0]["id"], "ids": repeats[0]["ids"], "repeats": repeats},
+                    changed=bool(posted), warnings=_missing_warning(missing),
+                    message="cloned job %d %d times (%d already existed)" % (source_id, repeat, repeat - posted))
+    return then_wait(target, params, result, sorted(i for r in repeats for i in r["ids"].values()),
+                     lambda waited: dict(result.returns, results=waited))
+
+
+# Settings that name an asset, by asset type (openQA's asset_type_from_setting); repo assets are
+# directories and are not checked, as openqa-clone-job does not download them.
+_ASSET_SETTINGS = ((re.compile(r"^ISO(_\d+)?$"), "iso"), (re.compile(r"^HDD_\d+$"), "hdd"),
+                   (re.compile(r"^UEFI_PFLASH_VARS$"), "hdd"), (re.compile(r"^(ASSET_\d+|KERNEL|INITRD)$"), "other"))
+_PUBLISHING = re.compile(r"^(PUBLISH_HDD_\d+|STORE_HDD_\d+|PUBLISH_PFLASH_VARS)$")
+
+
+def _missing_assets(target: t.Any, posts: t.Mapping[int, dict]) -> t.List[str]:
+    """type/name of the assets the clones need that the target does not have; assets a cloned parent
+    creates (PUBLISH_HDD_1, ...) are not needed beforehand. One GET per asset."""
+    published = {value for settings in posts.values() for key, value in settings.items() if _PUBLISHING.match(key)}
+    needed = set()
+    for settings in posts.values():
+        for key, value in settings.items():
+            kind = next((kind for pattern, kind in _ASSET_SETTINGS if pattern.match(key)), None)
+            if kind and value and "/" not in str(value) and value not in published:
+                needed.add("%s/%s" % (kind, value))
+    missing = []
+    for asset in sorted(needed):
+        response = target.send("GET", "/assets/" + "/".join(quote(part) for part in asset.split("/")), stream=True)
+        response.close()
+        if response.status_code == 404:
+            missing.append(asset)
+    return missing
+
+
+def _missing_warning(missing: t.List[str]) -> t.List[str]:
+    return ["cloned without the missing assets %s (ignore_missing_assets): the clones will fail unless they "
+            "appear" % ", ".join(missing)] if missing else []
+
+
+def _export_command(target: t.Any, posts: t.Mapping[int, dict]) -> str:
+    """The request as openqa-clone-job --export-command prints it: an openqa-cli api call."""
+    return "openqa-cli api --host %s -X POST jobs %s is_clone_job=1" % (
+        shlex.quote(target.base_url), " ".join(shlex.quote("%s=%s" % pair) for pair in _form(posts)))
+
+
+def clone_job_command(client: t.Any, target: t.Any, source_id: int, params: t.Mapping[str, t.Any]) -> str:
+    """The openqa-clone-job command line that does what these options do, for a person to compare."""
+    if target is client:
+        argv = ["openqa-clone-job", "--within-instance", client.base_url]
+    else:
+        argv = ["openqa-clone-job", "--from", client.base_url, "--host", target.base_url, "--skip-download"]
+    for name in ("skip_deps", "skip_chained_deps", "clone_children", "parental_inheritance", "ignore_missing_assets"):
+        if params.get(name):
+            argv.append("--" + name.replace("_", "-"))
+    if params.get("max_depth") is not None and params["max_depth"] != 1:
+        argv += ["--max-depth", str(params["max_depth"])]
+    if (params.get("repeat") or 1) > 1:
+        argv += ["--repeat", str(params["repeat"])]
+    argv.append(str(source_id))
+    argv += ["%s=%s" % pair for pair in params.get("vars") or []]
+    return " ".join(shlex.quote(arg) for arg in argv)
 
 
 def _clones_after_failed_post(target: t.Any, posts: t.Mapping[int, dict], source_id: int, force: bool,
@@ -80,24 +189,41 @@ def _clones_after_failed_post(target: t.Any, posts: t.Mapping[int, dict], source
              % (error, found[source_id])])
 
 
-_SETTING_KEY = re.compile(r"^[A-Z0-9_]+\+?$")
-GLOBAL_SETTINGS = frozenset({"WORKER_CLASS"})
+# KEY, KEY:TESTNAME (only the job whose TEST is TESTNAME), each optionally with + (append), as
+# openqa-clone-job accepts them.
+_TEST_NAME = r"[\w *.,:/#@]"  # openQA's TEST_NAME_ALLOWED_CHARS; + and - only inside a name
+_SETTING_KEY = re.compile(r"^([A-Z0-9_]+)(?::(%s+(?:[\w *.,:/#@+-]+%s)?))?(\+)?$" % (_TEST_NAME, _TEST_NAME))
+# Overrides that reach every cloned job, parents too (openqa-clone-job's GLOBAL_SETTINGS).
+GLOBAL_SETTINGS = frozenset({"WORKER_CLASS", "_GROUP", "_GROUP_ID"})
 # Setting one of these replaces the other (openqa-clone-job's JOB_SETTING_OVERRIDES).
 EXCLUSIVE_SETTINGS = {"_GROUP": "_GROUP_ID", "_GROUP_ID": "_GROUP"}
 
 
-def _clone_overrides(pairs: t.Sequence[t.Tuple[str, str]]) -> t.List[t.Tuple[str, str]]:
-    seen: t.Dict[str, str] = {}
-    for key, value in pairs:
-        if not _SETTING_KEY.match(key):
-            raise InvalidInputError("vars %s=%s: a job setting name is upper case letters, digits and _ "
-                                    "(KEY+=VALUE appends)" % (key, value))
-        if key in seen and seen[key] != value:
-            raise AmbiguousError("ambiguous options: vars sets %s twice (%r and %r)" % (key, seen[key], value))
-        if EXCLUSIVE_SETTINGS.get(key) in seen:
+class _Override(t.NamedTuple):
+    key: str
+    scope: t.Optional[str]
+    append: bool
+    value: str
+
+
+def _clone_overrides(pairs: t.Sequence[t.Tuple[str, str]]) -> t.List[_Override]:
+    seen: t.Dict[t.Tuple[str, t.Optional[str], bool], str] = {}
+    overrides = []
+    for raw_key, value in pairs:
+        match = _SETTING_KEY.match(raw_key)
+        if not match:
+            raise InvalidInputError("vars %s=%s: a job setting name is upper case letters, digits and _, "
+                                    "optionally :TESTNAME to set it only on that job of the cluster "
+                                    "(KEY+=VALUE appends)" % (raw_key, value))
+        override = _Override(match.group(1), match.group(2), bool(match.group(3)), value)
+        identity = override[:3]
+        if identity in seen and seen[identity] != value:
+            raise AmbiguousError("ambiguous options: vars sets %s twice (%r and %r)" % (raw_key, seen[identity], value))
+        if any(key == EXCLUSIVE_SETTINGS.get(override.key) and scope == override.scope for key, scope, _ in seen):
             raise AmbiguousError("ambiguous options: vars sets both _GROUP and _GROUP_ID; give one")
-        seen[key] = value
-    return list(pairs)
+        seen[identity] = value
+        overrides.append(override)
+    return overrides
 
 
 def _destination(client: t.Any, to: t.Optional[str]) -> t.Any:
@@ -111,13 +237,29 @@ def _destination(client: t.Any, to: t.Optional[str]) -> t.Any:
     return client.for_host(url, connection.api_key, connection.api_secret)
 
 
-def _read_cluster(client: t.Any, source_id: int, *, skip_deps: bool,
-                  clone_children: bool) -> t.Dict[int, t.Tuple[dict, int]]:
+class _Walk(t.NamedTuple):
+    """Which relatives are cloned, as openqa-clone-job's --skip-deps, --clone-children, --skip-chained-deps and
+    --max-depth (levels of children; 0 is unlimited)."""
+
+    skip_deps: bool
+    clone_children: bool
+    skip_chained_deps: bool
+    max_depth: int
+
+    @property
+    def dependency_kinds(self) -> t.Tuple[str, ...]:
+        if self.skip_deps:
+            return ()
+        return ("Parallel",) if self.skip_chained_deps else DEPENDENCY_TYPES
+
+
+def _read_cluster(client: t.Any, source_id: int, walk: _Walk) -> t.Dict[int, t.Tuple[dict, int]]:
     """The job and the relatives openqa-clone-job clones: {id: (job, depth)}.
 
-    Parents of every type, recursively (unless skip_deps); children only parallel ones, or
-    all with clone_children, one level deep. Depth 1 is the job, parents count up from it and
-    children get depth 0 (so KEY=VALUE applies to the job and its children, not its parents).
+    Parents of every type, recursively (unless skip_deps; only parallel ones with skip_chained_deps);
+    children only parallel ones, or all with clone_children, max_depth levels deep. Depth 1 is the
+    job, parents count up from it and children count down from 0 (so KEY=VALUE applies to the job
+    and its children, not its parents).
     One request per level of relatives.
     """
     try:
@@ -125,7 +267,7 @@ def _read_cluster(client: t.Any, source_id: int, *, skip_deps: bool,
     except NotFoundError:
         raise unknown_jobs_error(client, [source_id])
     cluster = {source_id: (source, 1)}
-    wanted = _relatives(source, 1, skip_deps, clone_children)
+    wanted = _relatives(source, 1, walk)
     while wanted:
         wanted = {job_id: depth for job_id, depth in wanted.items() if job_id not in cluster}
         if not wanted:
@@ -138,41 +280,47 @@ def _read_cluster(client: t.Any, source_id: int, *, skip_deps: bool,
         following: t.Dict[int, int] = {}
         for job_id, depth in wanted.items():
             cluster[job_id] = (found[job_id], depth)
-            following.update(_relatives(found[job_id], depth, skip_deps, clone_children))
+            following.update(_relatives(found[job_id], depth, walk))
         wanted = following
     return cluster
 
 
-def _relatives(job: dict, depth: int, skip_deps: bool, clone_children: bool) -> t.Dict[int, int]:
-    if skip_deps:
+def _relatives(job: dict, depth: int, walk: _Walk) -> t.Dict[int, int]:
+    if walk.skip_deps:
         return {}
-    relatives = {int(i): depth + 1 for i in parent_ids(job)}
-    if depth == 1:
-        kinds = DEPENDENCY_TYPES if clone_children else ("Parallel",)
-        relatives.update({int(i): 0 for kind in kinds for i in (job.get("children") or {}).get(kind) or []})
+    kinds = walk.dependency_kinds
+    parents = job.get("parents") or {}
+    relatives = {int(i): depth + 1 for kind in kinds for i in parents.get(kind) or []}
+    level = depth if depth >= 1 else 2 - depth  # the job is level 1, its children 2, theirs 3, ...
+    if walk.max_depth == 0 or level <= walk.max_depth:
+        child_kinds = kinds if walk.clone_children else ("Parallel",)
+        child_depth = 0 if depth >= 1 else depth - 1
+        relatives.update({int(i): child_depth for kind in child_kinds
+                          for i in (job.get("children") or {}).get(kind) or []})
     return relatives
 
 
-def _clone_settings(client: t.Any, job: dict, depth: int, overrides: t.Sequence[t.Tuple[str, str]]) -> dict:
+def _clone_settings(client: t.Any, job: dict, depth: int, overrides: t.Sequence[_Override],
+                    parental_inheritance: bool = False, kinds: t.Sequence[str] = DEPENDENCY_TYPES) -> dict:
     settings = {k: v for k, v in (job.get("settings") or {}).items() if k != "NAME"}
     parents = job.get("parents") or {}
     for kind, key in (("Parallel", "_PARALLEL"), ("Chained", "_START_AFTER"),
                       ("Directly chained", "_START_DIRECTLY_AFTER")):
-        if parents.get(kind):
+        if parents.get(kind) and kind in kinds:  # as openqa-clone-job: no link to a parent it does not clone
             settings[key] = ",".join(str(i) for i in parents[kind])
     settings["CLONED_FROM"] = "%s/tests/%d" % (client.base_url, int(job["id"]))
     if job.get("group_id"):
         settings["_GROUP_ID"] = str(job["group_id"])
-    for key, value in overrides:
-        if depth > 1 and key not in GLOBAL_SETTINGS:
+    for key, scope, append, value in overrides:
+        if scope is not None:
+            if settings.get("TEST") != scope:
+                continue
+        elif depth > 1 and key not in GLOBAL_SETTINGS and not parental_inheritance:
             continue
         if value == "":
-            settings.pop(key.rstrip("+"), None)
+            settings.pop(key, None)
             continue
-        if key.endswith("+"):
-            key = key[:-1]
-            value = settings.get(key, "") + value
-        settings[key] = value
+        settings[key] = (settings.get(key, "") + value) if append else value
         settings.pop(EXCLUSIVE_SETTINGS.get(key, ""), None)
     return settings
 

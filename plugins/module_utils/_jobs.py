@@ -18,6 +18,7 @@ from ansible_collections.openqa.client.plugins.module_utils.envelope import (
     UnreachableError,
 )
 from ansible_collections.openqa.client.plugins.module_utils._clone import clone
+from ansible_collections.openqa.client.plugins.module_utils._download import WHAT, download
 from ansible_collections.openqa.client.plugins.module_utils._job_reads import (
     MAX_LIMIT,
     PENDING_STATES,
@@ -237,6 +238,15 @@ ENTRY = Entry(
                default=False),
         Option("clone_children", "clone: also clone chained children, not only parallel ones.", type="bool",
                default=False),
+        Option("skip_chained_deps", "clone: clone no chained parents or children, only parallel ones.",
+               type="bool", default=False),
+        Option("max_depth", "clone: how many levels of children to clone (0: all).", type="int", minimum=0,
+               default=1),
+        Option("parental_inheritance", "clone: vars apply to the parents too.", type="bool", default=False),
+        Option("repeat", "clone: make N clones, TEST suffixed -1 .. -N as openqa-clone-job --repeat.", type="int",
+               default=1),
+        Option("ignore_missing_assets", "clone: clone even when assets are missing on the target (otherwise "
+               "status 9).", type="bool", default=False),
         Option("reason", "stop: reason recorded on the cancelled jobs."),
         Option("build", "Condition: job setting BUILD."),
         Option("distri", "Condition: job setting DISTRI."),
@@ -257,6 +267,10 @@ ENTRY = Entry(
                type="bool", default=False),
         Option("timeout", "wait: give up after this long (90, 15m, 2h).", type="duration", default=3600.0),
         Option("interval", "wait: time between two polls.", type="duration", default=30.0),
+        Option("dest", "download: directory for the job's files (created; files already complete are kept)."),
+        Option("what", "download: which files; repeat for several. Default: logs and results.", multiple=True,
+               choices=WHAT),
+        Option("asset_size_limit", "download: skip assets larger than this (200M, 1G). Default: 200M."),
     ),
     actions=(
         Action("restart", restart, "restart jobs (and, when failed or asked for, their parents); "
@@ -269,7 +283,8 @@ ENTRY = Entry(
         Action("clone", clone, "clone a job and its cluster like openqa-clone-job, optionally to another host",
                mutating=True, required=("id",),
                options=("id", "to", "vars", "skip_deps", "clone_children", "force", "wait", "timeout",
-                        "interval"),
+                        "interval", "skip_chained_deps", "max_depth", "parental_inheritance", "repeat",
+                        "ignore_missing_assets"),
                conflicts=(("skip_deps", "clone_children"),)),
         Action("status", status, "the status word of a job: passed, failed, softfailed, running, scheduled, ...",
                options=("id", "follow"), required=("id",)),
@@ -279,5 +294,8 @@ ENTRY = Entry(
                options=("id", "attributes"), required=("id",)),
         Action("wait", wait, "wait until every job is final; returns each job's status word",
                options=("id", "follow", "timeout", "interval"), required=("id",)),
+        Action("download", download, "the job's logs, results and assets into a directory, resumably; returns "
+               "the files", mutating=True, options=("id", "dest", "what", "asset_size_limit"),
+               required=("id", "dest")),
     ),
 )

@@ -80,15 +80,17 @@ def execute(
 
 def argument_spec(entry: Entry) -> dict:
     spec = {option.name: option.argument_spec() for option in CONNECTION_OPTIONS + entry.options}
-    choices = [a.name for a in entry.actions] + [alias for a in entry.actions for alias in a.aliases]
-    spec["action"] = {"type": "str", "required": True, "choices": choices}
+    if len(entry.actions) > 1:  # a single-action entry (api) has no action option
+        choices = [a.name for a in entry.actions] + [alias for a in entry.actions for alias in a.aliases]
+        spec["action"] = {"type": "str", "required": True, "choices": choices}
     return spec
 
 
 def run_module(module_class: t.Any, entry: Entry, supports_check_mode: bool) -> None:
     """The whole body of a module: build the AnsibleModule, run the action, exit or fail."""
     module = module_class(argument_spec=argument_spec(entry), supports_check_mode=supports_check_mode)
-    result = execute(entry, module.params, check_mode=module.check_mode, on_retry=module.warn)
+    raw = dict(module.params, action=entry.actions[0].name) if len(entry.actions) == 1 else module.params
+    result = execute(entry, raw, check_mode=module.check_mode, on_retry=module.warn)
     for warning in result.warnings:
         module.warn(warning)
     output = {

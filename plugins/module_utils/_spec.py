@@ -55,7 +55,8 @@ def parse_key_values(value: t.Any, name: str) -> list:
 
 @dataclass(frozen=True)
 class Option:
-    """One option; ``type`` is str, int, bool, float, duration or keyvalue; ``multiple`` repeats it."""
+    """One option; ``type`` is str, int, bool, float, duration, keyvalue or raw (any JSON value, checked by the
+    verb); ``multiple`` repeats it. ``positional`` (an argparse nargs) and ``short`` shape only the CLI."""
 
     name: str
     help: str
@@ -66,6 +67,8 @@ class Option:
     default: t.Any = None
     no_log: t.Optional[bool] = None
     minimum: t.Optional[int] = None
+    positional: str = ""
+    short: str = ""
 
     @property
     def flags(self) -> list:
@@ -84,6 +87,8 @@ class Option:
             raise
 
     def _coerce(self, value: t.Any) -> t.Any:
+        if self.type == "raw":
+            return value
         if self.type == "keyvalue":
             return parse_key_values(value, self.name)
         if self.multiple:

@@ -214,6 +214,13 @@ class OpenQAClient:
         return self.request("DELETE", path, params)
 
     def request(self, method: str, path: str, params: Params = None) -> t.Any:
+        return self.decode(self.send(method, path, params), method, path)
+
+    def send(self, method: str, path: str, params: Params = None, *, body: t.Optional[bytes] = None,
+             headers: t.Optional[t.Mapping[str, str]] = None, stream: bool = False) -> t.Any:
+        """One signed request with retries and the deadline; the raw response, for callers that
+        decode it themselves (the raw ``api`` call, file downloads). With a ``body`` the params
+        go into the query string."""
         if self.check_mode and method in MUTATING_METHODS:
             raise OpenQAError("internal error: %s %s attempted in check mode; nothing was sent" % (method, path))
         pairs = param_pairs(params)
@@ -223,7 +230,7 @@ class OpenQAClient:
             attempt += 1
             remaining = give_up_at - time.monotonic()
             try:
-                response = self._send_once(method, path, pairs, remaining)
+                response = self._send_once(method, path, pairs, remaining, body, headers, stream)
             except requests.exceptions.RequestException as exc:
                 if method in MUTATING_METHODS and not _never_sent(exc):
                     raise self._transport_error(exc, method, path)
@@ -237,15 +244,18 @@ class OpenQAClient:
                     wait = self._backoff(attempt) if wait is None else wait
                     if self._may_retry(attempt, wait, give_up_at):
                         self._note_retry(method, path, "HTTP %d" % response.status_code, attempt, wait)
+                        if stream:  # an unread streamed body holds its connection
+                            response.close()
                         time.sleep(wait)
                         continue
-                return self._decode(response, method, path)
+                return response
             time.sleep(wait)
 
-    def _send_once(self, method: str, path: str, pairs: list, remaining: float) -> t.Any:
+    def _send_once(self, method: str, path: str, pairs: list, remaining: float, body: t.Optional[bytes] = None,
+                   extra_headers: t.Optional[t.Mapping[str, str]] = None, stream: bool = False) -> t.Any:
         url = self.url(path)
-        headers = {}
-        query = canonical_query(pairs) if method == "GET" else ""
+        headers = dict(extra_headers or {})
+        query = canonical_query(pairs) if method == "GET" or body is not None else ""
         signed_path = url[len(self.base_url):] + ("?" + query if query else "")
         if self.has_credentials:
             timestamp = str(int(time.time()))
@@ -255,10 +265,11 @@ class OpenQAClient:
         # neither phase may outlast the overall deadline
         timeout = (max(0.1, min(self.connect_timeout, remaining)), max(0.1, min(self.read_timeout, remaining)))
         self.request_count += 1
-        if method == "GET":
-            return self._session.request(
-                method, url + ("?" + query if query else ""), headers=headers, timeout=timeout)
-        return self._session.request(method, url, data=pairs, headers=headers, timeout=timeout)
+        if query:
+            return self._session.request(method, url + "?" + query, data=body, headers=headers, timeout=timeout,
+                                         stream=stream)
+        return self._session.request(method, url, data=body if body is not None else pairs, headers=headers,
+                                     timeout=timeout, stream=stream)
 
     def _backoff(self, attempt: int) -> float:
         """Exponential backoff with full jitter: 0.5 s, 1 s, 2 s, ... capped at 10 s."""
@@ -289,7 +300,8 @@ class OpenQAClient:
         return UnreachableError("unknown remote host: cannot reach %s (%s)%s"
                                 % (self.base_url, _reason(exc), sent))
 
-    def _decode(self, response: t.Any, method: str, path: str) -> t.Any:
+    def decode(self, response: t.Any, method: str, path: str) -> t.Any:
+        """The JSON of an answer, or the typed error for a failed or non-JSON one."""
         content_type = response.headers.get("Content-Type", "")
         body: t.Any = None
         if "json" in content_type:

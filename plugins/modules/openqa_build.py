@@ -84,8 +84,19 @@ options:
       - With V(new), the C(POST isos) settings C(KEY=VALUE), as a list of strings or a dict. DISTRI, VERSION,
         FLAVOR, ARCH and BUILD identify the build; ISO, TEST, MACHINE, C(_OBSOLETE) and any other setting
         are passed on.
+      - In a list a key may repeat, and it is then sent once per item, as C(openqa-cli) sends it (openQA stores
+        a list). For the build's identity the last one counts.
+      - V(async=1) schedules asynchronously; with O(wait) the scheduled product is polled until openQA has
+        created its jobs, then they are waited for.
     type: raw
     aliases: [var]
+  param_file:
+    description:
+      - With V(new), C(KEY=PATH) items; each sends C(KEY) with the content of the file C(PATH) on the controlled
+        node, as C(openqa-cli --param-file) (e.g. V(SCENARIO_DEFINITIONS_YAML=scenarios.yaml)).
+      - An unreadable file is invalid input (status 4) and nothing is scheduled.
+    type: list
+    elements: str
   force:
     description:
       - With V(new), schedule even when the build is already scheduled.
@@ -110,6 +121,8 @@ options:
   wait:
     description:
       - With V(new), wait until the build's jobs are final, as V(wait) does. Defaults to V(false).
+      - With V(async=1) in O(vars), first poll the scheduled product until openQA has created the jobs; O(timeout)
+        covers both, and status 8 says when openQA did not create them in time.
     type: bool
   timeout:
     description:

@@ -42,9 +42,14 @@ options:
       - V(info) returns details of one job, selected with O(attributes).
       - V(wait) waits until every job in O(id) is final, polling all of them in one request every O(interval);
         it returns each job's status word. Status 7 when a result is not passed or softfailed, 8 on timeout.
+      - V(download) stores the files of the job O(id) in O(dest), laid out like C(openqa-cli archive) in
+        C(testresults/) (logs, C(details-MODULE.json), screenshots, text results), C(testresults/ulogs/) and one
+        directory per asset type. Files stream to disk and a broken or interrupted transfer is resumed; files already
+        complete are not fetched again (V(changed=false)). A file name from the server that is not a plain name
+        below O(dest) is refused before anything is written (status 6).
     type: str
     required: true
-    choices: [restart, stop, cancel, clone, status, search, info, wait]
+    choices: [restart, stop, cancel, clone, status, search, info, wait, download]
   id:
     description:
       - The job id. V(restart), V(stop) and V(wait) take several; the other actions exactly one.
@@ -93,6 +98,10 @@ options:
       - With V(restart), settings of the new jobs.
       - With V(clone), overrides in the order given; V(KEY+=VALUE) appends to the setting. Setting the same key
         to two values, or both V(_GROUP) and V(_GROUP_ID), is status 3.
+      - With V(clone), V(KEY:TESTNAME=VALUE) (and V(KEY:TESTNAME+=VALUE)) applies only to the job of the cluster
+        whose TEST is TESTNAME, parents included, as C(openqa-clone-job) does.
+      - With V(clone), an override reaches the job and its children; V(WORKER_CLASS), V(_GROUP) and V(_GROUP_ID)
+        reach the parents too, and with O(parental_inheritance) every override does.
     type: raw
   to:
     description:
@@ -105,7 +114,32 @@ options:
     type: bool
   clone_children:
     description:
-      - With V(clone), clone chained children too, not only parallel ones (one level). Defaults to V(false).
+      - With V(clone), clone chained children too, not only parallel ones (O(max_depth) levels). Defaults to V(false).
+    type: bool
+  skip_chained_deps:
+    description:
+      - With V(clone), clone no chained parents or children, only parallel ones, as C(openqa-clone-job
+        --skip-chained-deps). Defaults to V(false).
+    type: bool
+  max_depth:
+    description:
+      - With V(clone), how many levels of children are cloned; V(0) clones all. Defaults to V(1), the job's own
+        children, as C(openqa-clone-job --max-depth).
+    type: int
+  parental_inheritance:
+    description:
+      - With V(clone), every override of O(vars) reaches the parents too. Defaults to V(false).
+    type: bool
+  repeat:
+    description:
+      - With V(clone), make this many clones of the cluster, TEST suffixed V(-1) to V(-N) (zero-padded to the width
+        of N) as C(openqa-clone-job --repeat). Each is posted only when no identical clone exists. Defaults to V(1).
+    type: int
+  ignore_missing_assets:
+    description:
+      - With V(clone), clone even when assets the clones need (ISO, HDD_N, ASSET_N, ...) are missing on the target.
+        Without it, a missing asset is status 9 and nothing is cloned; assets a cloned parent publishes are not
+        needed beforehand. Defaults to V(false).
     type: bool
   reason:
     description:
@@ -188,6 +222,24 @@ options:
     description:
       - With O(action=wait), or O(wait=true) on V(restart) and V(clone), give up after this long (V(90), V(15m), V(2h)) with status 8. Defaults to 1 hour.
     type: str
+  dest:
+    description:
+      - With V(download), the directory for the files on the controlled node; created when missing.
+    type: str
+  what:
+    description:
+      - With V(download), which files to fetch, any of V(logs) (the job's log files and uploaded logs),
+        V(results) (module details, screenshots, text results) and V(assets) (the job's ISO, HDD and other
+        assets; C(repo) assets are left out).
+      - The default is V(logs) and V(results).
+    type: list
+    elements: str
+    choices: [logs, results, assets]
+  asset_size_limit:
+    description:
+      - With V(download), assets larger than this (V(200M), V(1G), in bytes without a unit) are skipped with a
+        warning. The default is V(200M), as C(openqa-cli archive).
+    type: str
   interval:
     description:
       - With O(action=wait), or O(wait=true) on V(restart) and V(clone), the time between two polls. Defaults to 30 seconds.
@@ -207,6 +259,13 @@ author:
 """
 
 EXAMPLES = r"""
+- name: Keep a failed job's logs and results as pipeline artifacts
+  openqa.client.openqa_test:
+    host: https://openqa.example.com
+    action: download
+    id: 4242
+    dest: "{{ playbook_dir }}/artifacts/4242"
+
 - name: Gate on a job's result
   openqa.client.openqa_test:
     host: https://openqa.example.com
@@ -268,7 +327,10 @@ returns:
     - For V(restart), the list of new ids, or with O(wait) a dict with C(ids) and C(results).
     - For V(stop), the ids cancelled (empty when nothing was pending).
     - For V(clone), C(id) (the new id of O(id)) and C(ids) (old id to new id for the whole cluster); with O(wait)
-      also C(results); in check mode C(settings), the settings per old id that would be posted.
+      also C(results); with O(repeat) also C(repeats), one C(id)/C(ids) per clone. In check mode C(settings), the
+      settings per old id that would be posted, C(command), the equivalent C(openqa-clone-job) command line, and
+      C(export_command), the request as C(openqa-clone-job --export-command) prints it. When assets are missing
+      (status 9), C(missing_assets) lists them as C(type/name).
     - For V(status), one word. While the job is pending it is V(scheduled) (states scheduled, assigned) or
       V(running) (setup, running, uploading). When it is final it is the openQA result (V(passed), V(softfailed),
       V(failed), V(incomplete), V(skipped), V(obsoleted), V(parallel_failed), V(parallel_restarted),
@@ -277,6 +339,8 @@ returns:
     - For V(search), the matching ids, newest first.
     - For V(info), a dict of the selected O(attributes).
     - For V(wait), a dict of job id (as given, even when a restart was followed) to its status word.
+    - For V(download), C(dest), C(files) (each C(path) below O(dest), C(bytes) and C(outcome) V(downloaded),
+      V(resumed), V(written) or V(unchanged)) and C(skipped) (C(path), C(reason)).
   returned: success
   type: raw
   sample: failed

@@ -36,7 +36,7 @@ class FakeClient:
 
 
 def test_clone_settings_follow_openqa_clone_job():
-    overrides = [("FOO+", "b"), ("BUILD", ""), ("NEW", "1"), ("_GROUP", "g")]
+    overrides = _clone._clone_overrides([("FOO+", "b"), ("BUILD", ""), ("NEW", "1"), ("_GROUP", "g")])
     settings = _clone._clone_settings(FakeClient(), job(), 1, overrides)
     assert "NAME" not in settings and "BUILD" not in settings and "_GROUP_ID" not in settings
     assert settings["FOO"] == "ab" and settings["NEW"] == "1" and settings["_GROUP"] == "g"
@@ -45,8 +45,28 @@ def test_clone_settings_follow_openqa_clone_job():
 
 
 def test_parents_get_only_global_overrides():
-    settings = _clone._clone_settings(FakeClient(), job(), 2, [("FOO", "z"), ("WORKER_CLASS", "big")])
-    assert settings["FOO"] == "a" and settings["WORKER_CLASS"] == "big" and settings["_GROUP_ID"] == "3"
+    overrides = _clone._clone_overrides([("FOO", "z"), ("WORKER_CLASS", "big"), ("_GROUP", "g")])
+    settings = _clone._clone_settings(FakeClient(), job(), 2, overrides)
+    assert settings["FOO"] == "a" and settings["WORKER_CLASS"] == "big" and settings["_GROUP"] == "g"
+    assert "_GROUP_ID" not in settings  # _GROUP is global, and replaces _GROUP_ID
+    inherited = _clone._clone_settings(FakeClient(), job(), 2, overrides, parental_inheritance=True)
+    assert inherited["FOO"] == "z"
+
+
+def test_scoped_overrides_reach_only_the_named_test_at_any_depth():
+    overrides = _clone._clone_overrides([("FOO:gnome", "z"), ("BAR:gnome+", "2"), ("BAZ:other", "x")])
+    assert overrides[1] == _clone._Override("BAR", "gnome", True, "2")
+    for depth in (0, 1, 3):
+        source = job()
+        source["settings"]["BAR"] = "1"
+        settings = _clone._clone_settings(FakeClient(), source, depth, overrides)
+        assert (settings["FOO"], settings["BAR"], "BAZ" in settings) == ("z", "12", False)
+
+
+def test_repeat_suffixes_test_names_zero_padded():
+    posts = {1: {"TEST": "a"}, 2: {"TEST": "b"}}
+    assert _clone._repeat_posts(posts, 3, 12) == {1: {"TEST": "a-03"}, 2: {"TEST": "b-03"}}
+    assert posts == {1: {"TEST": "a"}, 2: {"TEST": "b"}}
 
 
 @pytest.mark.parametrize("pairs, error", [
@@ -54,6 +74,8 @@ def test_parents_get_only_global_overrides():
     ([("_GROUP", "x"), ("_GROUP_ID", "1")], AmbiguousError),
     ([("lower", "1")], InvalidInputError),
     ([("A-B", "1")], InvalidInputError),
+    ([("A:", "1")], InvalidInputError),
+    ([("A:t", "1"), ("A:t", "2")], AmbiguousError),
 ])
 def test_bad_overrides(pairs, error):
     with pytest.raises(error):
@@ -61,15 +83,22 @@ def test_bad_overrides(pairs, error):
 
 
 def test_same_override_twice_is_fine():
-    assert _clone._clone_overrides([("A", "1"), ("A", "1")]) == [("A", "1"), ("A", "1")]
+    assert [o.key for o in _clone._clone_overrides([("A", "1"), ("A", "1")])] == ["A", "A"]
 
 
 def test_relatives_follow_clone_job_defaults():
     child = {"parents": {"Chained": [1]}, "children": {"Chained": [7], "Parallel": [8]}}
-    assert _clone._relatives(child, 1, False, False) == {1: 2, 8: 0}
-    assert _clone._relatives(child, 1, False, True) == {1: 2, 7: 0, 8: 0}
-    assert _clone._relatives(child, 2, False, True) == {1: 3}
-    assert _clone._relatives(child, 1, True, True) == {}
+    walk = _clone._Walk
+    assert _clone._relatives(child, 1, walk(False, False, False, 1)) == {1: 2, 8: 0}
+    assert _clone._relatives(child, 1, walk(False, True, False, 1)) == {1: 2, 7: 0, 8: 0}
+    assert _clone._relatives(child, 2, walk(False, True, False, 1)) == {1: 3}
+    assert _clone._relatives(child, 1, walk(True, True, False, 1)) == {}
+    # children of children: level 2 (depth 0) is cloned with max_depth 2 or 0, not 1
+    assert _clone._relatives(child, 0, walk(False, True, False, 1)) == {1: 1}
+    assert _clone._relatives(child, 0, walk(False, True, False, 2)) == {1: 1, 7: -1, 8: -1}
+    assert _clone._relatives(child, -5, walk(False, True, False, 0)) == {1: -4, 7: -6, 8: -6}
+    # skip_chained_deps: only parallel relatives
+    assert _clone._relatives(child, 1, walk(False, True, True, 1)) == {8: 0}
 
 
 def test_timestamps_are_utc():
