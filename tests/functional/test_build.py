@@ -504,3 +504,21 @@ def test_request_count_does_not_grow_with_the_build(server, big_and_small_builds
     expected_sizes = {3: 3, 1000: 1000} if action == "info" and not args else {3: 3, 1000: 3}
     assert sizes == expected_sizes
     assert counts[3] == counts[1000] == {"info": 1, "restart": 2}[action], counts
+
+
+def test_ad_hoc_vars_as_one_string_are_several_settings(server):
+    """The issue's invocation: -a "action=new vars='DISTRI=... BUILD=...'" is five settings, not one."""
+    import json
+    import subprocess
+
+    from conftest import _RESULT_LINE, _ansible_env
+
+    build = unique()
+    args = ("action=new host=%s vars='DISTRI=opensuse VERSION=Tumbleweed FLAVOR=DVD ARCH=x86_64 BUILD=%s'"
+            % (server.url, build))
+    proc = subprocess.run(["ansible", "localhost", "-m", "openqa.client.openqa_build", "-a", args, "--check"],
+                          capture_output=True, text=True, env=_ansible_env(None), timeout=300, check=False)
+    match = list(_RESULT_LINE.finditer(proc.stdout))[-1]
+    result = json.JSONDecoder().raw_decode(proc.stdout[match.end():])[0]
+    assert (proc.returncode, result["status"], result["changed"]) == (0, 0, True), proc.stdout
+    assert result["msg"] == "would schedule opensuse-Tumbleweed-DVD-x86_64 build %s (POST isos)" % build

@@ -408,3 +408,20 @@ def test_wait_failing_after_the_change_keeps_changed_and_the_new_ids(server, pro
     assert made and (result.status, result.changed) == (Status.SERVER_ERROR, True), result.message
     assert result.returns["ids"] == made and "results" not in result.returns
     assert "then waiting for" in result.message and "HTTP 503" in result.message
+
+
+def test_module_and_cli_report_the_change_when_a_later_step_fails(server, proxy, api, make_job, ctl, module_direct):
+    """The module fails with changed=true and the ids; the CLI's envelope keeps "changed": true and the ids."""
+    proxy.add(Fault("status", status=503, method="POST", path=r"/comments$"))
+    job_id = make_job(result="failed")
+    result = module_direct("test", {"action": "restart", "id": [job_id], "comment": "lost", "host": proxy.url,
+                                    **server.creds()})
+    clone = api_get(api, "jobs/%d" % job_id)["job"]["clone_id"]
+    assert (result["failed"], result["changed"], result["status"]) == (True, True, Status.SERVER_ERROR)
+    assert result["returns"] == {"ids": [clone], "clones": {str(job_id): clone}}
+    other = make_job(result="failed")
+    cli = ctl("test", "restart", "--id", str(other), "--comment", "lost", "--host", proxy.url, *server.cli_creds(),
+              host=False)
+    clone = api_get(api, "jobs/%d" % other)["job"]["clone_id"]
+    assert (cli.rc, cli.envelope["invocation"]["changed"]) == (Status.SERVER_ERROR, True)
+    assert cli.returns == {"ids": [clone], "clones": {str(other): clone}}

@@ -145,3 +145,14 @@ def test_clone_to_prefers_the_destinations_client_conf_to_the_environment(server
 def test_to_api_key_without_to_is_invalid(server, ctl):
     run = ctl("test", "clone", "--id", "5", "--to-api-key", "A", "--to-api-secret", "B", *server.cli_creds())
     assert run.status == 4 and "give --to as well" in run.message
+
+
+def test_explicit_defaults_do_not_conflict_in_a_task(server, module_direct, make_job):
+    """skip_deps: false next to clone_children: true is what a playbook with variables passes."""
+    source = make_job(result="passed")
+    result = module_direct("test", {"action": "clone", "id": [source], "skip_deps": False, "clone_children": True,
+                                    "force": False, "wait": False, **server.creds()}, check=True)
+    assert (result.get("failed", False), result["status"], result["changed"]) == (False, 0, True)
+    restart = module_direct("test", {"action": "restart", "id": [source], "parent": True, "skip_children": False,
+                                     "skip_parents": False, **server.creds()}, check=True)
+    assert restart["status"] == 0, restart["msg"]
