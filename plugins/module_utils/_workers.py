@@ -127,7 +127,8 @@ ENTRY = Entry(
     ),
     actions=(
         Action("search", search, "workers matching all given filters (from one listing)",
-               options=("worker_host", "instance", "alive", "connected", "status", "property"), host_flag="worker_host"),
+               options=("worker_host", "instance", "alive", "connected", "status", "property"),
+               host_flag="worker_host"),
         Action("info", info, "a worker's details, or only the --display fields",
                options=("id", "display"), required=("id",)),
         Action("status", status, "a worker's status (idle, running, dead, broken) and its job when running",

@@ -208,7 +208,8 @@ options:
     default: false
   timeout:
     description:
-      - With O(action=wait), or O(wait=true) on V(restart) and V(clone), give up after this long (V(90), V(15m), V(2h)) with status 8.
+      - With O(action=wait), or O(wait=true) on V(restart) and V(clone), give up after this long (V(90), V(15m),
+        V(2h)) with status 8.
     type: str
     default: 1h
   interval:

@@ -127,7 +127,8 @@ def test_worker_search_host_is_the_worker_filter_and_from_the_server():
 
 
 @pytest.mark.parametrize("argv, says", [
-    (["worker", "search", "--host", "a", "--worker-host", "b"], "--host 'a' and --worker-host 'b' both set worker_host"),
+    (["worker", "search", "--host", "a", "--worker-host", "b"],
+     "--host 'a' and --worker-host 'b' both set worker_host"),
     (["test", "status", "--id", "1", "--host", "o3", "--from", "osd"], "--host 'o3' and --from 'osd' both set host"),
     (["test", "clone", "--id", "1", "--force", "--no-force"], "both set force"),
     (["test", "restart", "--id", "1", "--prio", "1", "--prio", "2"], "both set prio"),
@@ -154,6 +155,7 @@ def test_help_and_completion_show_the_dashed_spelling_first(capsys):
     with pytest.raises(SystemExit):
         openqa_ctl.main(["--completion", "bash"])
     script = capsys.readouterr().out
-    probe = script + '\nCOMP_WORDS=(openqa-ctl group info --builds); COMP_CWORD=3; _openqa_ctl; echo "${COMPREPLY[@]}"\n'
+    probe = script + ('\nCOMP_WORDS=(openqa-ctl group info --builds); COMP_CWORD=3; _openqa_ctl; '
+                      'echo "${COMPREPLY[@]}"\n')
     completed = subprocess.run(["bash", "-c", probe], capture_output=True, text=True, check=True)
     assert completed.stdout.split()[:2] == ["--builds-younger", "--builds_younger"]
