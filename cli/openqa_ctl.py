@@ -188,7 +188,14 @@ def read_json_data(path: str, entry: Entry) -> dict:
     if unknown:
         raise InvalidInputError("--json-data %s has unknown options %s: valid ones are %s"
                                 % (path, ", ".join(unknown), ", ".join(sorted(set(names.values())))))
-    return {names[str(k).lstrip("-")]: v for k, v in data.items()}
+    options: dict = {}
+    for key, value in data.items():
+        name = names[str(key).lstrip("-")]
+        if name in options and options[name][1] != value:
+            raise AmbiguousError("ambiguous options: --json-data %s sets %s twice (as %s and as %s); give it once"
+                                 % (path, name, options[name][0], key))
+        options.setdefault(name, (key, value))
+    return {name: value for name, (_key, value) in options.items()}
 
 
 def run(argv: t.Sequence[str], environ: t.Optional[t.Mapping[str, str]] = None) -> t.Tuple[Result, bool]:

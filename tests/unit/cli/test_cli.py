@@ -159,3 +159,10 @@ def test_help_and_completion_show_the_dashed_spelling_first(capsys):
                       'echo "${COMPREPLY[@]}"\n')
     completed = subprocess.run(["bash", "-c", probe], capture_output=True, text=True, check=True)
     assert completed.stdout.split()[:2] == ["--builds-younger", "--builds_younger"]
+
+
+def test_json_data_setting_one_option_twice_differently_is_ambiguous(capsys, tmp_path):
+    data = tmp_path / "options.json"
+    data.write_text(json.dumps({"host": "http://127.0.0.1:9", "from": "http://127.0.0.1:8", "id": [1]}))
+    code, out = _run(capsys, "test", "status", "--json-data", str(data))
+    assert code == 3 and "sets host twice (as host and as from)" in json.loads(out)["invocation"]["message"]
