@@ -52,8 +52,8 @@ def test_test_clone_has_one_shape(server, api, make_job):
     build = unique("shape-clone")
     options = {"id": [source], "vars": ["BUILD=" + build], "skip_deps": True}
     check = run(server, "test", "clone", check=True, **options)
-    assert {k: v for k, v in check.returns.items() if k != "settings"} == {"id": None, "ids": [],
-                                                                            "clones": {str(source): None}}
+    shape = {k: v for k, v in check.returns.items() if k != "settings"}
+    assert shape == {"id": None, "ids": [], "clones": {str(source): None}}
     assert set(check.returns["settings"]) == {str(source)}
     plain = run(server, "test", "clone", **options)
     new = plain.returns["id"]

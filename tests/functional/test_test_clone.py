@@ -57,8 +57,8 @@ def test_check_mode_returns_the_settings_and_creates_nothing(server, module_dire
                                     **server.creds()}, check=True)
     assert result["status"] == 0 and result["changed"] is True
     assert result["returns"]["settings"][str(source)]["BUILD"] == build
-    assert {k: result["returns"][k] for k in ("id", "ids", "clones")} == {"id": None, "ids": [],
-                                                                         "clones": {str(source): None}}
+    shape = {k: result["returns"][k] for k in ("id", "ids", "clones")}
+    assert shape == {"id": None, "ids": [], "clones": {str(source): None}}
     assert api_get(api, "jobs", build=build)["jobs"] == []
 
 
@@ -99,8 +99,8 @@ def _clone_to(server, proxy, tmp_path, source, build, sections="", env=None, **o
 
 
 def _section(server, proxy, role):
-    return "[127.0.0.1:%d]\nkey = %s\nsecret = %s\n" % (proxy.port, server.keys[role]["key"],
-                                                          server.keys[role]["secret"])
+    key = server.keys[role]
+    return "[127.0.0.1:%d]\nkey = %s\nsecret = %s\n" % (proxy.port, key["key"], key["secret"])
 
 
 def test_clone_to_a_destination_without_credentials_is_status_5_and_sends_nothing_there(server, proxy, tmp_path,

@@ -33,8 +33,8 @@ def test_restart_returns_the_new_id_and_a_second_run_is_unchanged(server, ctl, a
 def test_check_mode_posts_nothing_and_names_the_jobs(server, module_direct, api, make_job):
     job_id = make_job(result="failed")
     result = module_direct("test", {"action": "restart", "id": [job_id], **server.creds()}, check=True)
-    assert (result["status"], result["returns"], result["changed"]) == (0, {"ids": [], "clones": {str(job_id): None}},
-                                                                          True)
+    shape = {"ids": [], "clones": {str(job_id): None}}
+    assert (result["status"], result["returns"], result["changed"]) == (0, shape, True)
     assert clone_id(api, job_id) is None
 
 

@@ -100,8 +100,8 @@ def test_argument_spec_declares_the_defaults_as_a_task_writes_them():
 
 
 @pytest.mark.parametrize("value, pairs", [
-    ('DISTRI=opensuse VERSION=Tumbleweed FLAVOR=DVD', [("DISTRI", "opensuse"), ("VERSION", "Tumbleweed"),
-                                                      ("FLAVOR", "DVD")]),
+    ('DISTRI=opensuse VERSION=Tumbleweed FLAVOR=DVD',
+     [("DISTRI", "opensuse"), ("VERSION", "Tumbleweed"), ("FLAVOR", "DVD")]),
     ('A=1 B="x y" C=', [("A", "1"), ("B", "x y"), ("C", "")]),
     ("TEST+=x", [("TEST+", "x")]),
     ('DESC="kept as written"', [("DESC", '"kept as written"')]),  # one pair: its value is not re-parsed
