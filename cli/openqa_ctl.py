@@ -17,6 +17,7 @@ import typing as t
 
 from ansible_collections.openqa.client.cli import render
 from ansible_collections.openqa.client.plugins.module_utils.envelope import (
+    AmbiguousError,
     InvalidInputError,
     OpenQAError,
     Result,
@@ -81,27 +82,60 @@ class _PrintCompletion(argparse.Action):
         parser.exit()
 
 
-def _add_option(parser: t.Any, option: Option) -> None:
+SEEN = "_flags_seen"  # namespace attribute: option name -> (flag, value) of its first flag
+
+
+class _Once(argparse.Action):
+    """Stores a single-valued option and refuses a second flag that sets it to another value
+    (--host X --from Y, --force --no-force): no flag may silently override another."""
+
+    def __init__(self, *args: t.Any, option: Option, **kwargs: t.Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.option = option
+
+    def __call__(self, parser: t.Any, namespace: t.Any, values: t.Any, option_string: t.Any = None) -> None:
+        value = self.const if values is None or values == [] else values
+        seen = getattr(namespace, SEEN, None) or {}
+        if self.dest in seen and not self._same(seen[self.dest][1], value):
+            raise AmbiguousError("ambiguous options: %s %s and %s %s both set %s; give it once"
+                                 % (seen[self.dest][0], self._shown(seen[self.dest][1]), option_string,
+                                    self._shown(value), self.dest))
+        seen.setdefault(self.dest, (option_string, value))
+        setattr(namespace, SEEN, seen)
+        setattr(namespace, self.dest, value)
+
+    def _same(self, first: t.Any, second: t.Any) -> bool:
+        try:
+            return self.option.coerce(first) == self.option.coerce(second)
+        except OpenQAError:
+            return first == second
+
+    def _shown(self, value: t.Any) -> str:
+        return "(hidden)" if self.option.no_log else repr(value)
+
+
+def _add_option(parser: t.Any, option: Option, flags: t.Optional[t.Sequence[str]] = None) -> None:
     if option.positional:
         parser.add_argument(option.name, nargs=option.positional, default=None, help=option.help,
                             metavar="KEY=VALUE" if option.positional == "*" else option.name.upper())
         return
+    flags = list(flags or option.flags)
     kwargs: dict = {"dest": option.name, "default": None, "help": option.help}
     if option.type == "bool":
         # --alive, --alive yes|no (the proposal's spelling) and --no-alive
-        kwargs.update(nargs="?", const=True, metavar="yes|no")
+        kwargs.update(nargs="?", const=True, metavar="yes|no", action=_Once, option=option)
     elif option.multiple or option.type == "keyvalue":
         # --vars A=1 B=2 and --vars A=1 --vars B=2 both work, like openqa-cli schedule's arguments
         metavar = "KEY=VALUE" if option.type == "keyvalue" else option.name.upper()
         kwargs.update(action="extend", nargs="+", metavar=metavar)
     else:
-        kwargs["metavar"] = option.name.upper()
+        kwargs.update(metavar=option.name.upper(), action=_Once, option=option)
     if option.choices:
         kwargs["help"] += " One of: %s." % ", ".join(option.choices)
-    parser.add_argument(*([option.short] if option.short else []), *option.flags, **kwargs)
+    parser.add_argument(*([option.short] if option.short else []), *flags, **kwargs)
     if option.type == "bool":
-        parser.add_argument(*["--no-" + flag[2:] for flag in option.flags], dest=option.name, default=None,
-                            action="store_const", const=False, help=argparse.SUPPRESS)
+        parser.add_argument(*["--no-" + flag[2:] for flag in flags], dest=option.name, default=None, nargs=0,
+                            const=False, action=_Once, option=option, help=argparse.SUPPRESS)
 
 
 def build_parser(only: t.Optional[str] = None) -> _Parser:
@@ -124,10 +158,10 @@ def build_parser(only: t.Optional[str] = None) -> _Parser:
             parser = action_parsers.add_parser(action.name, aliases=list(action.aliases), help=action.help,
                                                description=action.help) if action_parsers else entry_parser
             for name in action.options:
-                _add_option(parser, entry.option(name))
+                _add_option(parser, entry.option(name), action.flags_for(entry.option(name)))
             common = parser.add_argument_group("connection and output")
             for option in CONNECTION_OPTIONS:
-                _add_option(common, option)
+                _add_option(common, option, action.flags_for(option))
             common.add_argument("--json-data", metavar="FILE",
                                 help="JSON object of options (flag names as keys); flags win over it")
             common.add_argument("--check", action="store_true",
@@ -160,7 +194,14 @@ def read_json_data(path: str, entry: Entry) -> dict:
     if unknown:
         raise InvalidInputError("--json-data %s has unknown options %s: valid ones are %s"
                                 % (path, ", ".join(unknown), ", ".join(sorted(set(names.values())))))
-    return {names[str(k).lstrip("-")]: v for k, v in data.items()}
+    options: dict = {}
+    for key, value in data.items():
+        name = names[str(key).lstrip("-")]
+        if name in options and options[name][1] != value:
+            raise AmbiguousError("ambiguous options: --json-data %s sets %s twice (as %s and as %s); give it once"
+                                 % (path, name, options[name][0], key))
+        options.setdefault(name, (key, value))
+    return {name: value for name, (_key, value) in options.items()}
 
 
 def run(argv: t.Sequence[str], environ: t.Optional[t.Mapping[str, str]] = None) -> t.Tuple[Result, bool]:
@@ -172,6 +213,7 @@ def run(argv: t.Sequence[str], environ: t.Optional[t.Mapping[str, str]] = None) 
     parser = build_parser(first if first in ENTRIES else None)
     namespace, extra = parser.parse_known_args(argv)
     args = vars(namespace)
+    args.pop(SEEN, None)
     if args["entry"] not in ENTRIES:
         parser.error("unrecognized arguments: %s" % " ".join(extra) if extra else "no entry point given")
     entry = ENTRIES[args["entry"]]

@@ -109,7 +109,7 @@ def bash_completion(entries: t.Mapping[str, t.Any], global_flags: t.Sequence[str
         names = " ".join(name for action in entry.actions for name in (action.name,) + action.aliases)
         cases.append("        %s) words_=\"%s\" ;;" % (entry.name, names))
         for action in entry.actions:
-            flags = [flag for name in action.options for flag in entry.option(name).flags]
+            flags = [flag for name in action.options for flag in action.flags_for(entry.option(name))]
             for name in (action.name,) + action.aliases:
                 cases.append("        %s/%s) words_=\"%s\" ;;" % (entry.name, name, " ".join(flags + list(common_flags))))
     return "\n".join([

@@ -11,6 +11,7 @@ cannot drift from the code. --check exits 1 when docs/modules.md is not up to da
 from __future__ import annotations
 
 import ast
+import json
 import importlib
 import re
 import sys
@@ -64,6 +65,7 @@ def module_docs(name: str) -> dict:
             doc["options"].setdefault(key, dict(value, fragment=True))
         for key, value in (data.get("attributes") or {}).items():
             doc.setdefault("attributes", {}).setdefault(key, value)
+        doc["requirements"] = doc.get("requirements", []) + (data.get("requirements") or [])
     return {"doc": doc, "examples": found["EXAMPLES"].strip(), "returns": yaml.safe_load(found["RETURN"])}
 
 
@@ -99,6 +101,8 @@ def render_module(name: str) -> list:
         extra = []
         if option.get("required"):
             extra.append("**required**")
+        if "default" in option:
+            extra.append("default: `%s`" % json.dumps(option["default"]).strip('"'))
         if option.get("choices"):
             extra.append("choices: %s" % ", ".join("`%s`" % c for c in option["choices"]))
         if option.get("aliases"):
@@ -113,6 +117,12 @@ def render_module(name: str) -> list:
     for key, value in docs["returns"].items():
         out.append("| `%s` | %s | %s | %s |" % (key, value.get("type", ""), markup(value.get("returned", "")),
                                                 paragraphs(value.get("description"))))
+        for sub, subvalue in (value.get("contains") or {}).items():
+            out.append("| `%s.%s` | %s | %s | %s |" % (key, sub, subvalue.get("type", ""),
+                                                       markup(subvalue.get("returned", "")),
+                                                       paragraphs(subvalue.get("description"))))
+    if doc.get("requirements"):
+        out += ["", "### Requirements", ""] + ["- %s" % markup(item) for item in doc["requirements"]]
     notes = doc.get("notes")
     if notes:
         out += ["", "### Notes", ""] + ["- %s" % markup(note) for note in notes]

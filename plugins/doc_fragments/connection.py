@@ -9,6 +9,8 @@ class ModuleDocFragment:
     """Connection options shared by every openqa.client module."""
 
     DOCUMENTATION = r"""
+requirements:
+  - requests (the Python library) on the host that runs the module
 options:
   host:
     description:
@@ -33,27 +35,30 @@ options:
   validate_certs:
     description:
       - Verify the server's TLS certificate. Turn it off only for a server you trust on a network you trust.
-      - Defaults to V(true).
     type: bool
+    default: true
   ca_path:
     description:
       - A CA bundle file or directory to verify the server's certificate with.
     type: str
   request_timeout:
     description:
-      - How long to wait for one answer, in seconds or with a unit (V(90), V(2m)). Defaults to 30 seconds.
+      - How long to wait for one answer, in seconds or with a unit (V(90), V(2m)).
     type: str
+    default: 30s
   retries:
     description:
       - How often a read is retried after a connection error, 408, 429 or 5xx, with exponential backoff
-        and jitter (Retry-After is honoured). Defaults to 5.
+        and jitter (Retry-After is honoured).
       - A POST is only re-sent when it provably never reached the server; otherwise the action re-reads the
         server's state instead, so nothing is done twice.
     type: int
+    default: 5
   deadline:
     description:
-      - The overall time budget of one request including its retries (V(120), V(5m)). Defaults to 2 minutes.
+      - The overall time budget of one request including its retries (V(120), V(5m)).
     type: str
+    default: 2m
 """
 
     # Attributes every module shares; each module adds its own check_mode.

@@ -258,7 +258,8 @@ def _add_bug_references(client: t.Any, grouped: t.List[dict]) -> None:
 def restart(client: t.Any, params: dict) -> Result:
     jobs = latest_jobs(client, params)
     if not jobs:
-        return Result(message="no build found")
+        # the proposal's status 0; found tells "no such build" from "nothing to restart"
+        return Result(returns={"ids": [], "clones": {}, "found": False}, message="no build found")
     require_one_build(params, jobs)
     selected = select_jobs(jobs, params)
     finished = sorted(int(job["id"]) for job in selected if is_final(job))
@@ -268,13 +269,13 @@ def restart(client: t.Any, params: dict) -> Result:
         if pending:
             # typically the restarts of an earlier run, still waiting for a worker
             reason += " (%d of its jobs are still scheduled or running)" % pending
-        return Result(returns={"ids": []}, message="nothing to restart: %s" % reason)
+        return Result(returns={"ids": [], "clones": {}, "found": True}, message="nothing to restart: %s" % reason)
     result = restart_jobs(client, finished, force=params["force"], skip_parents=params["skip_parents"],
                           skip_children=params["skip_children"],
                           skip_ok_result_children=params["skip_ok_result_children"],
                           jobs={int(job["id"]): job for job in selected if is_final(job)})
     plain_success = result.status == Status.OK and not client.check_mode
-    return Result(returns={"ids": result.returns}, status=result.status, changed=result.changed,
+    return Result(returns=dict(result.returns, found=True), status=result.status, changed=result.changed,
                   message="ok" if plain_success else result.message, warnings=result.warnings)
 
 

@@ -9,11 +9,11 @@ from __future__ import annotations
 import re
 import shlex
 import typing as t
-from urllib.parse import quote
+from urllib.parse import quote, urlsplit
 
-from ansible_collections.openqa.client.plugins.module_utils.config import normalize_host, resolve_connection
 from ansible_collections.openqa.client.plugins.module_utils.envelope import (
     AmbiguousError,
+    AuthError,
     InvalidInputError,
     NotFoundError,
     RefusedError,
@@ -31,6 +31,13 @@ from ansible_collections.openqa.client.plugins.module_utils._waiting import then
 
 # Jobs of the same DISTRI, VERSION and BUILD looked at for an identical clone.
 RECENT_JOBS = 100
+
+
+def _shape(source_id: int, clones: t.Mapping[int, t.Optional[int]]) -> dict:
+    """The one shape of every clone result: the new id of the job, all new ids, and old -> new."""
+    mapping = {str(old): new for old, new in sorted(clones.items())}
+    return {"id": clones.get(source_id), "ids": sorted(new for new in clones.values() if new is not None),
+            "clones": mapping}
 
 
 def clone(client: t.Any, params: dict) -> Result:
@@ -56,23 +63,25 @@ def clone(client: t.Any, params: dict) -> Result:
     if not params["force"]:
         existing = _existing_clones(target, posts)
         if source_id in existing:
-            return Result(returns={"id": existing[source_id], "ids": {str(k): v for k, v in existing.items()}},
+            return Result(returns=_shape(source_id, existing),
                           message="already cloned: job %d with these settings exists as %d (force clones again)"
                           % (source_id, existing[source_id]))
     if client.check_mode:
-        return Result(returns={"id": None, "settings": {str(k): v for k, v in posts.items()},
-                               "command": clone_job_command(client, target, source_id, params),
-                               "export_command": _export_command(target, posts)}, changed=True,
+        returns = dict(_shape(source_id, {job_id: None for job_id in posts}),
+                       settings={str(k): v for k, v in sorted(posts.items())},
+                       command=clone_job_command(client, target, source_id, params),
+                       export_command=_export_command(target, posts))
+        return Result(returns=returns, changed=True,
                       message="would clone %s to %s" % (id_list(sorted(posts)), target.base_url))
     form = _form(posts)
     warnings: t.List[str] = _missing_warning(missing)
     try:
         answer = target.post("jobs", form + [("is_clone_job", 1)])
-        ids = {str(k): int(v) for k, v in answer["ids"].items()}
+        ids = {int(k): int(v) for k, v in answer["ids"].items()}
     except (UnreachableError, ServerError) as error:
         ids, warnings = _clones_after_failed_post(target, posts, source_id, params["force"], error)
-    result = Result(returns={"id": ids[str(source_id)], "ids": ids}, changed=True, warnings=warnings,
-                    message="cloned %s" % ", ".join("%s as %d" % item for item in sorted(ids.items())))
+    result = Result(returns=_shape(source_id, ids), changed=True, warnings=warnings,
+                    message="cloned %s" % ", ".join("%d as %d" % item for item in sorted(ids.items())))
     return then_wait(target, params, result, sorted(ids.values()),
                      lambda waited: dict(result.returns, results=waited))
 
@@ -96,26 +105,27 @@ def _clone_repeatedly(client: t.Any, target: t.Any, params: dict, source_id: int
     clusters = [_repeat_posts(posts, number, repeat) for number in range(1, repeat + 1)]
     if client.check_mode:
         existing = [{} if params["force"] else _existing_clones(target, cluster) for cluster in clusters]
-        todo = [cluster for cluster, found in zip(clusters, existing) if source_id not in found]
-        return Result(returns={"id": None, "settings": [{str(k): v for k, v in c.items()} for c in todo],
-                               "command": clone_job_command(client, target, source_id, params),
-                               "export_command": [_export_command(target, c) for c in todo]},
-                      changed=bool(todo), message="would clone %s %d times to %s"
+        todo = [cluster for cluster, found in zip(clusters, existing, strict=True) if source_id not in found]
+        returns = dict(_shape(source_id, {job_id: None for job_id in posts}),
+                       settings=[{str(k): v for k, v in c.items()} for c in todo],
+                       command=clone_job_command(client, target, source_id, params),
+                       export_command=[_export_command(target, c) for c in todo])
+        return Result(returns=returns, changed=bool(todo), message="would clone %s %d times to %s"
                       % (id_list(sorted(posts)), len(todo), target.base_url))
     repeats, posted = [], 0
     for cluster in clusters:
         found = {} if params["force"] else _existing_clones(target, cluster)
         if source_id in found:
-            ids = {str(k): v for k, v in found.items()}
+            ids = found
         else:
             answer = target.post("jobs", _form(cluster) + [("is_clone_job", 1)])
-            ids = {str(k): int(v) for k, v in answer["ids"].items()}
+            ids = {int(k): int(v) for k, v in answer["ids"].items()}
             posted += 1
-        repeats.append({"id": ids[str(source_id)], "ids": ids})
-    result = Result(returns={"id": repeats[0]["id"], "ids": repeats[0]["ids"], "repeats": repeats},
+        repeats.append(_shape(source_id, ids))
+    result = Result(returns=dict(repeats[0], repeats=repeats),
                     changed=bool(posted), warnings=_missing_warning(missing),
                     message="cloned job %d %d times (%d already existed)" % (source_id, repeat, repeat - posted))
-    return then_wait(target, params, result, sorted(i for r in repeats for i in r["ids"].values()),
+    return then_wait(target, params, result, sorted(i for r in repeats for i in r["ids"]),
                      lambda waited: dict(result.returns, results=waited))
 
 
@@ -175,7 +185,7 @@ def clone_job_command(client: t.Any, target: t.Any, source_id: int, params: t.Ma
 
 
 def _clones_after_failed_post(target: t.Any, posts: t.Mapping[int, dict], source_id: int, force: bool,
-                              error: Exception) -> t.Tuple[t.Dict[str, int], t.List[str]]:
+                              error: Exception) -> t.Tuple[t.Dict[int, int], t.List[str]]:
     """The POST may have reached openQA: read what it made instead of cloning twice.
 
     Without force no identical clone existed before the POST, so one found now is its work;
@@ -184,7 +194,7 @@ def _clones_after_failed_post(target: t.Any, posts: t.Mapping[int, dict], source
     found = {} if force else _existing_clones(target, posts)
     if source_id not in found:
         raise error
-    return ({str(k): v for k, v in found.items()},
+    return (found,
             ["the answer to POST jobs was lost (%s); openQA shows the clone %d, so it was made once"
              % (error, found[source_id])])
 
@@ -226,15 +236,15 @@ def _clone_overrides(pairs: t.Sequence[t.Tuple[str, str]]) -> t.List[_Override]:
     return overrides
 
 
-def _destination(client: t.Any, to: t.Optional[str]) -> t.Any:
-    """The client for --to: same settings, credentials of that host (environment, then client.conf)."""
-    if not to:
+def _destination(client: t.Any, to: t.Any) -> t.Any:
+    """The client for --to: same settings, the destination's own credentials (runner.resolve_destination)."""
+    if not to or to.url == client.base_url:
         return client
-    url = normalize_host(to)
-    if url == client.base_url:
-        return client
-    connection = resolve_connection({"host": url})
-    return client.for_host(url, connection.api_key, connection.api_secret)
+    if not to.api_key:
+        # cloning needs an operator's key there; fail before any request rather than post anonymously
+        raise AuthError("no credentials for the destination %s: give to_api_key and to_api_secret, a [%s] section "
+                        "in client.conf, or OPENQA_API_KEY/OPENQA_API_SECRET" % (to.url, urlsplit(to.url).netloc))
+    return client.for_host(to.url, to.api_key, to.api_secret)
 
 
 class _Walk(t.NamedTuple):

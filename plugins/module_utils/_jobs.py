@@ -13,9 +13,11 @@ import typing as t
 from ansible_collections.openqa.client.plugins.module_utils.envelope import (
     AmbiguousError,
     InvalidInputError,
+    OpenQAError,
     Result,
     ServerError,
     UnreachableError,
+    failed_after,
 )
 from ansible_collections.openqa.client.plugins.module_utils._clone import clone
 from ansible_collections.openqa.client.plugins.module_utils._download import WHAT, download
@@ -29,6 +31,7 @@ from ansible_collections.openqa.client.plugins.module_utils._job_reads import (
     id_list,
     is_final,
     job_status,
+    list_jobs,
     newest_clone,
     one_id,
     search_pages,
@@ -56,8 +59,8 @@ def restart(client: t.Any, params: dict) -> Result:
         client, params["id"], force=params["force"], skip_parents=params["skip_parents"],
         skip_children=params["skip_children"], skip_ok_result_children=params["skip_ok_result_children"],
         prio=params["prio"], comment=params["comment"], settings=params["vars"] or (), parent=params["parent"])
-    return then_wait(client, params, result, result.returns,
-                     lambda waited: {"ids": result.returns, "results": waited})
+    return then_wait(client, params, result, result.returns["ids"],
+                     lambda waited: dict(result.returns, results=waited))
 
 
 # ---------------------------------------------------------------- stop
@@ -84,21 +87,53 @@ def stop(client: t.Any, params: dict) -> Result:
                       % ("among " + id_list(params["id"]) if params["id"] else "matches"))
     if client.check_mode:
         return Result(returns=to_cancel, changed=True, message="would cancel %s" % id_list(to_cancel))
-    warnings = []
     if conditions and not params["reason"] and "group" not in conditions:
-        # One request; openQA's cancel-by-settings wants the job settings' UPPER-CASE names.
+        return _cancel_by_conditions(client, conditions, to_cancel)
+    cancelled: t.List[int] = []
+    for job_id in to_cancel:
+        try:
+            _cancel_one(client, job_id, params["reason"])
+        except OpenQAError as error:
+            if not cancelled:
+                raise
+            done = Result(returns=cancelled, changed=True, message="cancelled %s" % id_list(cancelled))
+            return failed_after(done, "cancelling job %d" % job_id, error)
+        cancelled.append(job_id)
+    return Result(returns=cancelled, changed=True, message="cancelled %s" % id_list(cancelled))
+
+
+def _cancel_one(client: t.Any, job_id: int, reason: t.Optional[str]) -> None:
+    try:
+        client.post("jobs/%d/cancel" % job_id, {"reason": reason})
+    except (UnreachableError, ServerError):
+        # The POST may have reached openQA: a job that is final now was cancelled by it.
+        if not is_final(get_job(client, job_id)):
+            raise
+
+
+def _cancel_by_conditions(client: t.Any, conditions: t.Mapping[str, t.Any], to_cancel: t.List[int]) -> Result:
+    """One request; openQA's cancel-by-settings wants the job settings' UPPER-CASE names."""
+    warnings = []
+    try:
         count = client.post("jobs/cancel", {name.upper(): value for name, value in conditions.items()})["result"]
-        if count != len(to_cancel):
-            warnings.append("openQA cancelled %s jobs, %d were pending when listed: jobs changed meanwhile"
-                            % (count, len(to_cancel)))
-    else:
-        for job_id in to_cancel:
-            try:
-                client.post("jobs/%d/cancel" % job_id, {"reason": params["reason"]})
-            except (UnreachableError, ServerError):
-                # The POST may have reached openQA: a job that is final now was cancelled by it.
-                if not is_final(get_job(client, job_id)):
-                    raise
+    except (UnreachableError, ServerError) as error:
+        # The POST may have reached openQA: the listed jobs it cancelled are cancelled now.
+        try:
+            jobs = list_jobs(client, to_cancel)
+        except (UnreachableError, ServerError):
+            raise type(error)("%s; POST jobs/cancel may or may not have cancelled %s, and reading them back "
+                              "failed too: check the server before running it again" % (error, id_list(to_cancel)))
+        cancelled = [job_id for job_id in to_cancel if (jobs.get(job_id) or {}).get("state") == "cancelled"]
+        if not cancelled:
+            raise type(error)("%s; openQA shows none of %s cancelled, so nothing was: run it again"
+                              % (error, id_list(to_cancel)))
+        warnings.append("the answer to POST jobs/cancel was lost (%s); openQA shows %s cancelled"
+                        % (error, id_list(cancelled)))
+        return Result(returns=cancelled, changed=True, warnings=warnings,
+                      message="cancelled %s" % id_list(cancelled))
+    if count != len(to_cancel):
+        warnings.append("openQA cancelled %s jobs, %d were pending when listed: jobs changed meanwhile"
+                        % (count, len(to_cancel)))
     return Result(returns=to_cancel, changed=True, warnings=warnings, message="cancelled %s" % id_list(to_cancel))
 
 
@@ -234,6 +269,9 @@ ENTRY = Entry(
         Option("vars", "Settings of the new jobs, KEY=VALUE (KEY= deletes it, clone: KEY+=VALUE appends); "
                "repeat it.", type="keyvalue"),
         Option("to", "clone: destination openQA host (default: the source host). Assets are not copied."),
+        Option("to_api_key", "clone: API key for --to. Default: its client.conf section, then OPENQA_API_KEY.",
+               no_log=True),
+        Option("to_api_secret", "clone: API secret for --to. Default: as --to-api-key.", no_log=True),
         Option("skip_deps", "clone: clone only the job, none of its parents or children.", type="bool",
                default=False),
         Option("clone_children", "clone: also clone chained children, not only parallel ones.", type="bool",
@@ -282,9 +320,9 @@ ENTRY = Entry(
                mutating=True, aliases=("cancel",), options=("id", "reason") + STOP_CONDITIONS),
         Action("clone", clone, "clone a job and its cluster like openqa-clone-job, optionally to another host",
                mutating=True, required=("id",),
-               options=("id", "to", "vars", "skip_deps", "clone_children", "force", "wait", "timeout",
-                        "interval", "skip_chained_deps", "max_depth", "parental_inheritance", "repeat",
-                        "ignore_missing_assets"),
+               options=("id", "to", "to_api_key", "to_api_secret", "vars", "skip_deps", "clone_children", "force",
+                        "wait", "timeout", "interval", "skip_chained_deps", "max_depth", "parental_inheritance",
+                        "repeat", "ignore_missing_assets"),
                conflicts=(("skip_deps", "clone_children"),)),
         Action("status", status, "the status word of a job: passed, failed, softfailed, running, scheduled, ...",
                options=("id", "follow"), required=("id",)),

@@ -11,11 +11,13 @@ import typing as t
 
 from ansible_collections.openqa.client.plugins.module_utils.envelope import (
     AmbiguousError,
+    OpenQAError,
     RefusedError,
     Result,
     ServerError,
     Status,
     UnreachableError,
+    failed_after,
 )
 from ansible_collections.openqa.client.plugins.module_utils._job_reads import (
     get_jobs,
@@ -37,17 +39,19 @@ def restart_jobs(client: t.Any, job_ids: t.List[int], *, force: bool = False, sk
                  prio: t.Optional[int] = None, comment: t.Optional[str] = None,
                  settings: t.Sequence[t.Tuple[str, str]] = (), parent: bool = False,
                  jobs: t.Optional[t.Mapping[int, dict]] = None) -> Result:
-    """Restart jobs in one ``POST jobs/restart`` (repeated ``jobs=``); returns the new ids.
+    """Restart jobs in one ``POST jobs/restart`` (repeated ``jobs=``); returns ``{"ids", "clones"}``.
 
     ``jobs`` are the jobs as already listed by the caller (build restart), saving a read.
-    ``returns`` lists, for each job asked for, the new ids of its restarted parents and then its
-    own, then the other jobs of the clusters openQA restarted with them. A job that was already
+    ``returns["ids"]`` lists, for each job asked for, the new ids of its restarted parents and then its
+    own, then the other jobs of the clusters openQA restarted with them; ``returns["clones"]`` maps
+    each old id (as a string) to its new id (None in check mode). A job that was already
     restarted counts as done (its existing clone is returned, ``changed`` False) unless ``force``,
     which restarts its newest clone when that has finished. ``parent`` restarts the jobs' parents
     (openQA then restarts their children, these jobs included). Unknown ids: status 2. Jobs that
     have not run yet (scheduled, assigned) are left alone: a warning, status 9 when that is all.
     Missing assets and directly chained parents: status 9 naming them, ``force`` overrides.
-    Check mode posts nothing and returns the ids that would be restarted.
+    Check mode posts nothing: no new ids, and the ids that would be restarted map to None.
+    A failed comment after the restart keeps ``changed`` and the new ids (envelope.failed_after).
     """
     if parent and (skip_parents or skip_children):
         raise AmbiguousError("ambiguous options: parent restarts the parents and their children; it "
@@ -56,10 +60,10 @@ def restart_jobs(client: t.Any, job_ids: t.List[int], *, force: bool = False, sk
     jobs = dict(jobs) if jobs is not None else get_jobs(client, job_ids)
     plan = _RestartPlan(client, job_ids, jobs, force=force, parent=parent)
     if not plan.to_post:
-        return plan.nothing_to_do()
+        return plan.shaped(plan.nothing_to_do())
     if client.check_mode:
-        return Result(returns=plan.to_post, changed=True, warnings=plan.warnings,
-                      message="would restart %s" % id_list(plan.to_post))
+        return plan.shaped(Result(returns=[], changed=True, warnings=plan.warnings,
+                                  message="would restart %s" % id_list(plan.to_post)))
     params: t.List[t.Tuple[str, t.Any]] = [("jobs", job_id) for job_id in plan.to_post]
     flags = (("force", force), ("skip_parents", skip_parents), ("skip_children", skip_children),
              ("skip_ok_result_children", skip_ok_result_children))
@@ -70,10 +74,13 @@ def restart_jobs(client: t.Any, job_ids: t.List[int], *, force: bool = False, sk
         answer = client.post("jobs/restart", params)
     except (UnreachableError, ServerError):
         answer = _restart_outcome_after_failed_post(client, plan.to_post)
-    result = plan.interpret(answer)
+    result = plan.shaped(plan.interpret(answer))
     if comment and result.changed:
         for job_id in plan.to_post:
-            client.post("jobs/%d/comments" % job_id, {"text": comment})
+            try:
+                client.post("jobs/%d/comments" % job_id, {"text": comment})
+            except OpenQAError as error:
+                return failed_after(result, "posting the comment on job %d" % job_id, error)
     return result
 
 
@@ -89,6 +96,7 @@ class _RestartPlan:
         self.pristine: t.List[int] = []
         self.to_post: t.List[int] = []
         self.stands_for: t.Dict[int, int] = {}  # job asked for -> the job actually restarted for it
+        self.clones: t.Dict[int, int] = {}  # old -> new, as openQA answered
         for job_id in job_ids:
             job = jobs[job_id]
             if job.get("clone_id"):
@@ -122,7 +130,7 @@ class _RestartPlan:
                            "restarts only jobs that started or finished" % id_list(self.pristine))
 
     def interpret(self, answer: t.Mapping[str, t.Any]) -> Result:
-        clones: t.Dict[int, int] = {}
+        clones = self.clones
         for entry in answer.get("result") or []:
             clones.update({int(old): int(new) for old, new in entry.items()})
         refusals, assets = [], []
@@ -151,6 +159,21 @@ class _RestartPlan:
                                "meanwhile? check with 'test status --follow'" % id_list(self.to_post))
         return Result(returns=returns, changed=changed, warnings=warnings,
                       message="restarted %s" % ", ".join("%d as %d" % item for item in sorted(clones.items())))
+
+    def shaped(self, result: Result) -> Result:
+        """The one shape of every restart result: the new ids and the old -> new map of all it covers."""
+        mapping: t.Dict[str, t.Optional[int]] = {}
+        for job_id in self.job_ids:
+            if job_id in self.existing:
+                mapping[str(job_id)] = self.existing[job_id]
+            elif job_id in self.stands_for and job_id not in self.pristine:
+                mapping[str(job_id)] = self.clones.get(self.stands_for[job_id])
+        for old in self.to_post:
+            mapping.setdefault(str(old), self.clones.get(old))
+        for old, new in sorted(self.clones.items()):
+            mapping.setdefault(str(old), new)
+        result.returns = {"ids": list(result.returns or []), "clones": mapping}
+        return result
 
     def _ordered_new_ids(self, clones: t.Dict[int, int]) -> t.List[int]:
         ordered: t.List[int] = []

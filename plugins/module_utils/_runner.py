@@ -9,11 +9,15 @@ imports ansible: the modules pass their AnsibleModule class in (see run_module).
 
 from __future__ import annotations
 
+import dataclasses
+import os
+import traceback
 import typing as t
 
 from ansible_collections.openqa.client.plugins.module_utils.client import HAS_REQUESTS, OpenQAClient
-from ansible_collections.openqa.client.plugins.module_utils.config import resolve_connection
+from ansible_collections.openqa.client.plugins.module_utils.config import Connection, resolve_connection
 from ansible_collections.openqa.client.plugins.module_utils.envelope import (
+    InvalidInputError,
     OpenQAError,
     Result,
     Status,
@@ -44,6 +48,34 @@ def connection_values(raw: t.Mapping[str, t.Any]) -> dict:
     return values
 
 
+def resolve_destination(params: t.Mapping[str, t.Any], from_json_data: t.AbstractSet[str] = frozenset(),
+                        environ: t.Optional[t.Mapping[str, str]] = None) -> t.Optional[Connection]:
+    """The connection for ``to`` (clone --to) with its own credentials.
+
+    to_api_key/to_api_secret, else the destination's client.conf section, else the environment:
+    OPENQA_API_KEY/SECRET usually belong to the source, so they come last, and api_key never crosses over.
+    """
+    key, secret = params.get("to_api_key"), params.get("to_api_secret")
+    if not params.get("to"):
+        if key or secret:
+            raise InvalidInputError("to_api_key/to_api_secret are the credentials for --to: give --to as well")
+        return None
+    if bool(key) != bool(secret):
+        raise InvalidInputError("%s is missing: give both to_api_key and to_api_secret for --to"
+                                % ("to_api_secret" if key else "to_api_key"))
+    environ = os.environ if environ is None else environ
+    json_data = {"api_key"} if {"to_api_key", "to_api_secret"} & set(from_json_data) else set()
+    without_env = {k: v for k, v in environ.items() if k not in ("OPENQA_API_KEY", "OPENQA_API_SECRET")}
+    connection = resolve_connection({"host": params["to"], "api_key": key, "api_secret": secret},
+                                    frozenset(json_data), without_env)
+    if key:
+        return dataclasses.replace(connection, credential_source="%s (to_api_key/to_api_secret)"
+                                   % connection.credential_source)
+    if connection.api_key is None:
+        connection = resolve_connection({"host": params["to"]}, frozenset(), environ)
+    return connection
+
+
 def execute(
     entry: Entry,
     raw: t.Mapping[str, t.Any],
@@ -57,12 +89,15 @@ def execute(
     if not HAS_REQUESTS:
         return Result(status=Status.INVALID_INPUT,
                       message="the Python library 'requests' is missing: pip install requests")
-    connection = None
+    connection = destination = None
     try:
         action = entry.action(raw.get("action"))
         params = entry.prepare(action, {k: v for k, v in raw.items() if k not in CONNECTION_NAMES})
         options = connection_values(raw)
         connection = resolve_connection(options, from_json_data, environ)
+        destination = resolve_destination(params, from_json_data, environ)
+        if destination:
+            params["to"] = destination  # the verb gets the resolved connection, credentials included
         client = OpenQAClient(
             connection.url, connection.api_key, connection.api_secret,
             read_timeout=options["request_timeout"], retries=options["retries"],
@@ -75,6 +110,9 @@ def execute(
     if connection:
         result.warnings[:0] = connection.warnings()
         result.credential_source = connection.credential_source
+    if connection and destination:
+        result.warnings[:0] = destination.warnings()
+        result.credential_source += "; destination %s: %s" % (destination.url, destination.credential_source)
     return result
 
 
@@ -86,11 +124,22 @@ def argument_spec(entry: Entry) -> dict:
     return spec
 
 
-def run_module(module_class: t.Any, entry: Entry, supports_check_mode: bool) -> None:
-    """The whole body of a module: build the AnsibleModule, run the action, exit or fail."""
+def run_module(module_class: t.Any, entry: Entry, supports_check_mode: bool,
+               missing_lib: t.Callable[[str], str]) -> None:
+    """The whole body of a module: build the AnsibleModule, run the action, exit or fail.
+
+    ``missing_lib`` is Ansible's missing_required_lib (module_utils never imports ansible).
+    """
     module = module_class(argument_spec=argument_spec(entry), supports_check_mode=supports_check_mode)
     raw = dict(module.params, action=entry.actions[0].name) if len(entry.actions) == 1 else module.params
-    result = execute(entry, raw, check_mode=module.check_mode, on_retry=module.warn)
+    if not HAS_REQUESTS:
+        module.fail_json(msg=missing_lib("requests"), status=int(Status.INVALID_INPUT), changed=False)
+    try:
+        result = execute(entry, raw, check_mode=module.check_mode, on_retry=module.warn)
+    except Exception as error:  # pylint: disable=broad-except
+        # the last resort, as the CLI has one: an answer with the traceback, never a bare crash
+        module.fail_json(msg="internal error (%s: %s); please report it" % (type(error).__name__, error),
+                         status=int(Status.SERVER_ERROR), changed=False, exception=traceback.format_exc())
     for warning in result.warnings:
         module.warn(warning)
     output = {

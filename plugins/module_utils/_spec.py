@@ -10,6 +10,7 @@ that turns raw values (flags, --json-data, task arguments) into the params a ver
 from __future__ import annotations
 
 import re
+import shlex
 import typing as t
 from dataclasses import dataclass, field
 
@@ -35,22 +36,51 @@ def parse_duration(text: t.Any, name: str = "duration") -> float:
     return float(match.group(1)) * _SECONDS[match.group(2).lower()]
 
 
-def parse_key_values(value: t.Any, name: str) -> list:
-    """A dict, a ``KEY=VAL`` string or a list of them -> ordered (key, value) pairs."""
+_KEY = r"[A-Za-z_][A-Za-z0-9_]*\+?"
+# a comma followed by KEY= inside one value: almost surely two pairs written as one
+_COMMA_PAIR = re.compile(r",\s*" + _KEY + "=")
+
+
+def parse_key_values(value: t.Any, name: str, example: str = "ISO=foo.iso") -> list:
+    """The one KEY=VALUE parser: a dict, a list of ``KEY=VAL`` strings, or one string -> ordered (key, value) pairs.
+
+    One string may hold several pairs, split shell-style as Ansible's own key=value arguments are
+    (``'A=1 B="x y"'``; quotes keep spaces inside a value). An item of a list is one pair, whatever
+    it contains. A value holding ``,KEY=`` is refused: a pipeline must not send two settings as one.
+    """
     if isinstance(value, dict):
         return [(str(k), "" if v is None else str(v)) for k, v in value.items()]
-    items = value if isinstance(value, (list, tuple)) else [value]
+    items = value if isinstance(value, (list, tuple)) else _split_pairs(value, name, example)
     pairs = []
     for item in items:
         if isinstance(item, dict):
-            pairs.extend(parse_key_values(item, name))
+            pairs.extend(parse_key_values(item, name, example))
             continue
         key, sep, val = str(item).partition("=")
         if not sep or not key.strip():
-            raise InvalidInputError("%s %r is not KEY=VALUE: write it like ISO=foo.iso (KEY= clears a setting)"
-                                    % (name, item))
+            raise InvalidInputError("%s %r is not KEY=VALUE: write it like %s (KEY= clears a setting)"
+                                    % (name, item, example))
+        if _COMMA_PAIR.search(val):
+            raise InvalidInputError("%s %r holds two settings separated by a comma: give each pair on its own "
+                                    "(repeat the option, or separate them with spaces: 'A=1 B=2'); a value that "
+                                    "really contains ',KEY=' can be given as a dict" % (name, item))
         pairs.append((key.strip(), val))
     return pairs
+
+
+def _split_pairs(value: t.Any, name: str, example: str) -> list:
+    text = str(value)
+    try:
+        tokens = shlex.split(text)
+    except ValueError as exc:
+        raise InvalidInputError("%s %r cannot be split into KEY=VALUE pairs (%s): close the quotes" % (name, text, exc))
+    if len(tokens) <= 1:
+        return [text]  # one pair, written as given
+    words = [token for token in tokens if not re.match(_KEY + "=", token)]
+    if words:
+        raise InvalidInputError("%s %r mixes KEY=VALUE pairs with %r: quote a value that has spaces, like %s"
+                                % (name, text, words[0], 'DESC="two words"'))
+    return tokens
 
 
 @dataclass(frozen=True)
@@ -69,12 +99,14 @@ class Option:
     minimum: t.Optional[int] = None
     positional: str = ""
     short: str = ""
+    example: str = "ISO=foo.iso"  # keyvalue: how a pair looks, for the error message
 
     @property
     def flags(self) -> list:
-        names = (self.name,) + self.aliases
-        flags = ["--" + n for n in names]
-        flags += ["--" + n.replace("_", "-") for n in names if "_" in n]
+        """--name and its aliases, each dashed first (what help and completion show), then as written."""
+        flags = []
+        for name in (self.name,) + self.aliases:
+            flags += ["--" + name.replace("_", "-")] + (["--" + name] if "_" in name else [])
         return flags
 
     def coerce(self, value: t.Any) -> t.Any:
@@ -90,7 +122,7 @@ class Option:
         if self.type == "raw":
             return value
         if self.type == "keyvalue":
-            return parse_key_values(value, self.name)
+            return parse_key_values(value, self.name, self.example)
         if self.multiple:
             values = value if isinstance(value, (list, tuple)) else [value]
             return [self._one(v) for v in values]
@@ -137,10 +169,32 @@ class Option:
             return False
         raise InvalidInputError("%s %r is not a boolean: use true or false" % (self.name, value))
 
+    def is_default(self, value: t.Any) -> bool:
+        """True when a value means the declared default: an explicit default is not "given"."""
+        if self.default is None:
+            return False
+        try:
+            return self.coerce(value) == self.default
+        except InvalidInputError:
+            return False
+
+    @property
+    def doc_default(self) -> t.Any:
+        """The default as a task or ansible-doc shows it (durations as 30s, 2m, 1h)."""
+        if self.type in ("duration", "float") and self.default is not None:
+            seconds = self.default
+            for unit, size in (("h", 3600), ("m", 60)):
+                if seconds >= size and seconds % size == 0:
+                    return "%d%s" % (seconds // size, unit)
+            return "%gs" % seconds
+        return self.default
+
     def argument_spec(self) -> dict:
         spec: dict = {"type": {"keyvalue": "raw", "duration": "str", "float": "str"}.get(self.type, self.type)}
         if self.multiple:
             spec = {"type": "list", "elements": spec["type"]}
+        if self.default is not None:
+            spec["default"] = self.doc_default
         if self.choices:
             spec["choices"] = list(self.choices)
         if self.aliases:
@@ -164,6 +218,17 @@ class Action:
     aliases: t.Tuple[str, ...] = ()
     # pairs of options that must not be combined
     conflicts: t.Tuple[t.Tuple[str, str], ...] = ()
+    # the option the --host flag means in this action (the proposal's worker search); the server is --from there
+    host_flag: t.Optional[str] = None
+
+    def flags_for(self, option: Option) -> list:
+        """The command-line flags of an option (or a connection option) in this action."""
+        flags = list(option.flags)
+        if self.host_flag and option.name == self.host_flag:
+            flags.insert(0, "--host")
+        elif self.host_flag and option.name == "host":
+            flags.remove("--host")
+        return flags
 
 
 @dataclass(frozen=True)
@@ -187,8 +252,13 @@ class Entry:
                                 % (name, self.name, ", ".join(a.name for a in self.actions)))
 
     def prepare(self, action: Action, raw: t.Mapping[str, t.Any]) -> dict:
-        """Validate raw option values for an action; unset options are absent or None."""
-        given = {k: v for k, v in raw.items() if v is not None and v != [] and k in self._names()}
+        """Validate raw option values for an action; unset options are absent or None.
+
+        An option counts as given only when its value differs from the declared default: playbooks
+        pass explicit defaults (variables, module_defaults), and those must neither conflict nor be stray.
+        """
+        given = {k: v for k, v in raw.items()
+                 if v is not None and v != [] and k in self._names() and not self.option(k).is_default(v)}
         stray = sorted(set(given) - set(action.options))
         if stray:
             raise InvalidInputError("option %s is not used by '%s %s': its options are %s"

@@ -13,7 +13,7 @@ from __future__ import annotations
 import time
 import typing as t
 
-from ansible_collections.openqa.client.plugins.module_utils.envelope import Result, Status
+from ansible_collections.openqa.client.plugins.module_utils.envelope import OpenQAError, Result, Status, failed_after
 from ansible_collections.openqa.client.plugins.module_utils._job_reads import (
     MAX_CLONE_HOPS,
     OK_RESULTS,
@@ -110,11 +110,15 @@ def then_wait(client: t.Any, params: t.Mapping[str, t.Any], result: Result, job_
               shape: t.Callable[[t.Any], t.Any]) -> Result:
     """--wait after an action that created jobs (restart, clone, build new): the wait decides the status.
 
-    ``shape`` turns the wait's ``{id: word}`` into the action's returns.
+    ``shape`` turns the wait's ``{id: word}`` into the action's returns (its shape plus ``results``).
+    A poll that fails keeps the action's change and new ids.
     """
     if not params.get("wait") or result.status != Status.OK or client.check_mode or not job_ids:
         return result
-    waited = wait_for_jobs(client, list(job_ids), timeout=params["timeout"], interval=params["interval"])
+    try:
+        waited = wait_for_jobs(client, list(job_ids), timeout=params["timeout"], interval=params["interval"])
+    except OpenQAError as error:
+        return failed_after(result, "waiting for %s" % ", ".join(str(i) for i in job_ids), error)
     message = waited.message if result.message == "ok" else "%s; %s" % (result.message, waited.message)
     return Result(returns=shape(waited.returns), status=waited.status, changed=result.changed,
                   message=message, warnings=result.warnings)

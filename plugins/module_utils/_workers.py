@@ -35,15 +35,9 @@ def get_worker(client: t.Any, worker_id: int) -> dict:
         raise NotFoundError("unknown worker: there is no worker %d on %s" % (worker_id, client.base_url))
 
 
-def parse_property_filters(items: t.Optional[t.Sequence[str]]) -> t.List[PropertyFilter]:
-    """``KEY=VAL`` strings -> (upper-case key, value); a missing ``=`` is an input error, not no match."""
-    filters = []
-    for item in items or ():
-        key, sep, value = item.partition("=")
-        if not sep or not key.strip():
-            raise InvalidInputError("property %r is not KEY=VAL: write it like WORKER_CLASS=qemu_x86_64" % item)
-        filters.append((key.strip().upper(), value.strip()))
-    return filters
+def property_filters(pairs: t.Optional[t.Sequence[t.Tuple[str, str]]]) -> t.List[PropertyFilter]:
+    """The property option's pairs (parsed by _spec.parse_key_values) -> (upper-case key, value)."""
+    return [(key.upper(), value.strip()) for key, value in pairs or ()]
 
 
 def _property_matches(properties: t.Mapping[str, t.Any], key: str, wanted: str) -> bool:
@@ -73,7 +67,7 @@ def worker_matches(worker: t.Mapping[str, t.Any], params: t.Mapping[str, t.Any],
 
 
 def search(client: t.Any, params: dict) -> Result:
-    properties = parse_property_filters(params["property"])
+    properties = property_filters(params["property"])
     workers = client.get("workers")["workers"]
     return Result(returns=[w for w in workers if worker_matches(w, params, properties)])
 
@@ -108,7 +102,8 @@ def info(client: t.Any, params: dict) -> Result:
 def status(client: t.Any, params: dict) -> Result:
     worker = get_worker(client, params["id"])
     job_id = worker.get("jobid") if worker.get("status") == "running" else None
-    return Result(returns={"status": worker.get("status"), "job_id": job_id})
+    # jobid: the server's spelling, as worker info returns it
+    return Result(returns={"status": worker.get("status"), "jobid": job_id})
 
 
 ENTRY = Entry(
@@ -116,21 +111,24 @@ ENTRY = Entry(
     help="an openQA worker (a machine slot that runs jobs)",
     options=(
         Option("id", "Worker id.", type="int"),
-        Option("worker_host", "Only workers on this host (the worker machine's name, case-insensitive). "
-               "Named so because host is the openQA server."),
+        Option("worker_host", "Only workers on this host (the worker machine's name, case-insensitive). On the "
+               "command line it is also --host, as the proposal writes it; the server is then --from. In a task "
+               "it is worker_host, since host is the server there."),
         Option("instance", "Only workers with this instance number.", type="int"),
         Option("alive", "Only workers that are (true) or are not (false) alive: seen within the server's "
                "worker timeout.", type="bool"),
         Option("connected", "Only workers that are (true) or are not (false) connected.", type="bool"),
         Option("status", "Only workers with this status.", choices=STATUSES),
         Option("property", "Only workers whose property KEY has value VAL; repeat for several (all must match). "
-               "WORKER_CLASS matches when VAL is one of its comma-separated classes.", multiple=True),
+               "WORKER_CLASS matches when VAL is one of its comma-separated classes.", type="keyvalue",
+               example="WORKER_CLASS=qemu_x86_64"),
         Option("display", "Return only these fields (case-insensitive; properties such as WORKER_CLASS too); "
                "repeat for several.", multiple=True),
     ),
     actions=(
         Action("search", search, "workers matching all given filters (from one listing)",
-               options=("worker_host", "instance", "alive", "connected", "status", "property")),
+               options=("worker_host", "instance", "alive", "connected", "status", "property"),
+               host_flag="worker_host"),
         Action("info", info, "a worker's details, or only the --display fields",
                options=("id", "display"), required=("id",)),
         Action("status", status, "a worker's status (idle, running, dead, broken) and its job when running",

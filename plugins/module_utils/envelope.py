@@ -47,10 +47,12 @@ class OpenQAError(Exception):
 
     status = Status.SERVER_ERROR
 
-    def __init__(self, message: str, returns: t.Any = None) -> None:
+    def __init__(self, message: str, returns: t.Any = None, changed: bool = False) -> None:
         super().__init__(message)
         self.message = message
         self.returns = returns
+        # True when the server was changed before this failure (see failed_after)
+        self.changed = changed
 
 
 class UnreachableError(OpenQAError):
@@ -94,7 +96,7 @@ class Result:
 
     @classmethod
     def from_error(cls, error: OpenQAError) -> "Result":
-        return cls(returns=error.returns, message=error.message, status=error.status)
+        return cls(returns=error.returns, message=error.message, status=error.status, changed=error.changed)
 
     def envelope(self, with_changed: bool = False) -> dict:
         """The proposal's JSON shape: ``{"invocation": {...}, "returns": ...}``."""
@@ -105,3 +107,15 @@ class Result:
         if self.returns is not None:
             envelope["returns"] = self.returns
         return envelope
+
+
+def failed_after(done: Result, step: str, error: OpenQAError) -> Result:
+    """A failure after ``done`` changed the server: the failure's status, ``done``'s change and returns.
+
+    Every mutating action reports a failed later step (a comment, the next cancel, a --wait poll)
+    this way, because a pipeline trusts ``changed`` and ``returns``: "nothing changed" after jobs
+    were restarted or cancelled would make it act on a false picture.
+    """
+    return Result(returns=done.returns, status=error.status, changed=done.changed,
+                  message="%s; then %s failed: %s" % (done.message, step, error.message),
+                  warnings=list(done.warnings))

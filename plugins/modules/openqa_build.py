@@ -68,8 +68,9 @@ options:
   bugs:
     description:
       - With V(info), add C(bug) to each job that is not ok and has a bug reference in its comments (the newest
-        one), as the proposal's example shows. This costs one more request per such job. Defaults to V(false).
+        one), as the proposal's example shows. This costs one more request per such job.
     type: bool
+    default: false
   filter:
     description:
       - With V(info), V(restart) and V(wait), conditions C(KEY=VALUE) on the jobs, as a list of strings or a dict.
@@ -88,6 +89,9 @@ options:
         a list). For the build's identity the last one counts.
       - V(async=1) schedules asynchronously; with O(wait) the scheduled product is polled until openQA has
         created its jobs, then they are waited for.
+      - Several pairs may also come as one string separated by spaces, split like a shell does (quotes keep spaces
+        inside a value), e.g. V(DISTRI=opensuse VERSION=Tumbleweed DESC="two words"). A value holding a comma
+        followed by C(KEY=) is invalid input; give such pairs separately.
     type: raw
     aliases: [var]
   param_file:
@@ -100,38 +104,46 @@ options:
   force:
     description:
       - With V(new), schedule even when the build is already scheduled.
-      - With V(restart), restart despite missing assets or directly chained parents. Defaults to V(false).
+      - With V(restart), restart despite missing assets or directly chained parents.
     type: bool
+    default: false
   skip_parents:
     description:
-      - With V(restart), do not restart failed chained parents. Defaults to V(false).
+      - With V(restart), do not restart failed chained parents.
     type: bool
+    default: false
   skip_children:
     description:
-      - With V(restart), do not restart children. Defaults to V(false).
+      - With V(restart), do not restart children.
     type: bool
+    default: false
   skip_ok_result_children:
     description:
-      - With V(restart), do not restart passed or softfailed children. Defaults to V(false).
+      - With V(restart), do not restart passed or softfailed children.
     type: bool
+    default: false
   limit:
     description:
-      - With V(search), how many of the group's newest builds to look through. Defaults to 500.
+      - With V(search), how many of the group's newest builds to look through.
     type: int
+    default: 500
   wait:
     description:
-      - With V(new), wait until the build's jobs are final, as V(wait) does. Defaults to V(false).
+      - With V(new), wait until the build's jobs are final, as V(wait) does.
       - With V(async=1) in O(vars), first poll the scheduled product until openQA has created the jobs; O(timeout)
         covers both, and status 8 says when openQA did not create them in time.
     type: bool
+    default: false
   timeout:
     description:
-      - With V(wait) (and O(wait)), give up after this long (V(90), V(15m), V(2h)); status 8. Defaults to 1 hour.
+      - With V(wait) (and O(wait)), give up after this long (V(90), V(15m), V(2h)); status 8.
     type: str
+    default: 1h
   interval:
     description:
-      - With V(wait) (and O(wait)), the time between two polls (one request each). Defaults to 30 seconds.
+      - With V(wait) (and O(wait)), the time between two polls (one request each).
     type: str
+    default: 30s
 extends_documentation_fragment:
   - openqa.client.connection
   - openqa.client.connection.attributes
@@ -139,7 +151,7 @@ attributes:
   check_mode:
     support: full
     description:
-      - V(restart) returns the ids that would be restarted; V(new) says whether it would schedule (C(changed)).
+      - V(restart) maps the ids that would be restarted to null; V(new) says whether it would schedule (C(changed)).
       - Nothing is posted in check mode.
 author:
   - openqa.client contributors (!UNKNOWN)
@@ -192,21 +204,49 @@ EXAMPLES = r"""
 RETURN = r"""
 returns:
   description:
-    - What the action returns, as in the proposal's C(returns).
+    - What the action returns, as in the proposal's C(returns). Each action has one shape; O(wait) and check
+      mode only add keys to it, they never change its type.
     - 'V(search) returns C({"ids": [build names]}), newest first.'
     - 'V(info) returns a list of C({"name": test, "tests": [{"arch", "id", "status"}]}), sorted by test name;
       a job whose final result is not ok also has C(failure), the first failed module (V(null) when none failed),
       and with O(bugs) C(bug), the newest bug reference in its comments, when there is one.'
-    - 'V(restart) returns C({"ids": [new job ids]}); in check mode the ids that would be restarted. Nothing when
-      the build does not exist.'
-    - 'V(new) returns C({"ids": [job ids], "scheduled_product_id": N}); the product id is V(null) when the build
-      was already scheduled. C(failed) lists the failed job entries of openQA (status 9). With O(wait), C(results)
-      maps each job id to its final status word.'
+    - V(restart) and V(new) return a dict, see its keys below.
     - V(wait) returns a dict mapping each job id (as a string) to its status word.
     - 'With status 3, C({"candidates": [{"group", "groupid", "distri", "version"}]}).'
-  returned: success, and with status 3 or 9
+    - When a poll of O(wait) fails after V(new) scheduled jobs, the module fails with C(changed=true) and the ids.
+  returned: success, with status 3 or 9, and on a failure after a change
   type: raw
-  sample: {"ids": [1403568, 1403730]}
+  sample: {"ids": [1403568, 1403730], "scheduled_product_id": 412}
+  contains:
+    ids:
+      description:
+        - For V(search), the build names. For V(restart), the new job ids (empty in check mode and when nothing
+          was restarted). For V(new), the ids of the build's scheduled jobs (empty in check mode).
+      returned: when O(action=search), O(action=restart) or O(action=new)
+      type: list
+    clones:
+      description: Old job id (as a string) to its new id for every job restarted; null new ids in check mode.
+      returned: when O(action=restart)
+      type: dict
+    found:
+      description:
+        - Whether the build exists. An unknown build is status 0 with C(found=false) (the proposal's
+          "no build found"), so a playbook can tell it from "nothing to restart".
+      returned: when O(action=restart)
+      type: bool
+    scheduled_product_id:
+      description: openQA's scheduled product; null when the build was already scheduled, in check mode, or the
+        answer was lost.
+      returned: when O(action=new)
+      type: int
+    failed:
+      description: The failed job entries of openQA's answer (status 9).
+      returned: when O(action=new) and openQA failed some jobs
+      type: list
+    results:
+      description: Job id (as a string) to its final status word.
+      returned: when O(action=new) with O(wait=true), not in check mode
+      type: dict
 status:
   description:
     - The status code of the proposal's envelope; 0 is ok, see the collection README for the others.
@@ -227,14 +267,14 @@ credential_source:
   sample: client.conf [127.0.0.1] in /etc/openqa/client.conf
 """
 
-from ansible.module_utils.basic import AnsibleModule
+from ansible.module_utils.basic import AnsibleModule, missing_required_lib
 
 from ansible_collections.openqa.client.plugins.module_utils._builds import ENTRY
 from ansible_collections.openqa.client.plugins.module_utils._runner import run_module
 
 
 def main() -> None:
-    run_module(AnsibleModule, ENTRY, supports_check_mode=True)
+    run_module(AnsibleModule, ENTRY, supports_check_mode=True, missing_lib=missing_required_lib)
 
 
 if __name__ == "__main__":

@@ -35,8 +35,9 @@ options:
     type: str
   regex:
     description:
-      - Treat O(name) as a regular expression. Defaults to V(false).
+      - Treat O(name) as a regular expression.
     type: bool
+    default: false
   builds_younger:
     description:
       - With V(info), only builds that have a job created within this age, such as V(10d), V(12h) or V(90m)
@@ -113,14 +114,14 @@ credential_source:
   sample: none (anonymous)
 """
 
-from ansible.module_utils.basic import AnsibleModule
+from ansible.module_utils.basic import AnsibleModule, missing_required_lib
 
 from ansible_collections.openqa.client.plugins.module_utils._groups import ENTRY
 from ansible_collections.openqa.client.plugins.module_utils._runner import run_module
 
 
 def main() -> None:
-    run_module(AnsibleModule, ENTRY, supports_check_mode=True)
+    run_module(AnsibleModule, ENTRY, supports_check_mode=True, missing_lib=missing_required_lib)
 
 
 if __name__ == "__main__":

@@ -19,13 +19,14 @@ description:
 options:
   action:
     description:
-      - V(restart) restarts the jobs in O(id) in one request and returns the new ids. openQA also restarts a chained
-        parent whose result is not ok, and the children; RV(returns) lists for each job its restarted parents'
-        new ids, then its own, then the other restarted jobs (the proposal's V([parent_new, new])).
+      - V(restart) restarts the jobs in O(id) in one request and returns the new ids and the map of old to new ids.
+        openQA also restarts a chained parent whose result is not ok, and the children; C(ids) lists for each job
+        its restarted parents' new ids, then its own, then the other restarted jobs (the proposal's
+        V([parent_new, new])).
         A job restarted before is not restarted again (C(changed=false), its clone is returned) unless O(force).
         Jobs that have not run yet (scheduled, assigned) are left alone with a warning, and status 9 when no job
-        is left. Missing assets give status 9 naming them; O(force) overrides. Check mode returns the ids
-        that would be restarted.
+        is left. Missing assets give status 9 naming them; O(force) overrides. Check mode returns no new
+        ids and maps the ids that would be restarted to null.
       - V(stop) (alias V(cancel)) cancels the jobs in O(id), or every pending job matching the conditions
         O(build), O(distri), O(version), O(flavor), O(arch), O(test), O(machine), O(group). It returns the ids
         cancelled; jobs already finished or cancelled are left alone (C(changed=false)).
@@ -35,7 +36,7 @@ options:
         in one request. It returns the new id and the map of old to new ids. When a clone with exactly these
         settings already exists it is returned instead (C(changed=false)) unless O(force). With O(to) the
         clone is created on another instance; assets are never copied (like C(--skip-download)), so they must
-        exist there. Check mode returns the settings it would post.
+        exist there. Check mode maps the ids that would be cloned to null and returns the settings it would post.
       - V(status) returns one word for the job's state and result, see RV(returns).
       - V(search) returns the ids of matching jobs, newest first, searching the newest O(limit) jobs plus the
         pending ones. O(since) and O(comments) are applied by the client (one request per job for O(comments)).
@@ -57,33 +58,37 @@ options:
     elements: int
   follow:
     description:
-      - With V(status), report on the newest clone when the job was restarted. Defaults to V(false).
-      - With V(wait), follow restarts and wait for the newest clone. Defaults to V(true).
+      - With V(status), report on the newest clone when the job was restarted. When not set, V(false).
+      - With V(wait), follow restarts and wait for the newest clone. When not set, V(true).
     type: bool
   force:
     description:
       - With V(restart), restart despite missing assets or a directly chained parent, and for a job that was
         already restarted, restart its newest clone when that has finished.
       - With V(clone), clone even when an identical clone exists.
-      - Defaults to V(false).
     type: bool
+    default: false
   parent:
     description:
       - With V(restart), restart the jobs' parents explicitly, whatever their result; openQA then restarts their
-        children, these jobs included. It excludes O(skip_parents) and O(skip_children). Defaults to V(false).
+        children, these jobs included. It excludes O(skip_parents) and O(skip_children).
     type: bool
+    default: false
   skip_parents:
     description:
-      - With V(restart), do not restart failed chained parents. Defaults to V(false).
+      - With V(restart), do not restart failed chained parents.
     type: bool
+    default: false
   skip_children:
     description:
-      - With V(restart), do not restart children. Defaults to V(false).
+      - With V(restart), do not restart children.
     type: bool
+    default: false
   skip_ok_result_children:
     description:
-      - With V(restart), do not restart passed or softfailed children. Defaults to V(false).
+      - With V(restart), do not restart passed or softfailed children.
     type: bool
+    default: false
   prio:
     description:
       - With V(restart), the priority of the new jobs.
@@ -102,45 +107,65 @@ options:
         whose TEST is TESTNAME, parents included, as C(openqa-clone-job) does.
       - With V(clone), an override reaches the job and its children; V(WORKER_CLASS), V(_GROUP) and V(_GROUP_ID)
         reach the parents too, and with O(parental_inheritance) every override does.
+      - Several pairs may also come as one string separated by spaces, split like a shell does (quotes keep spaces
+        inside a value), e.g. V(DISTRI=opensuse VERSION=Tumbleweed DESC="two words"). A value holding a comma
+        followed by C(KEY=) is invalid input; give such pairs separately.
     type: raw
   to:
     description:
-      - With V(clone), the destination openQA host; the job is read from O(host). Credentials for it come from
-        E(OPENQA_API_KEY)/E(OPENQA_API_SECRET), then its C(client.conf) section (O(api_key) is for O(host)).
+      - With V(clone), the destination openQA host; the job is read from O(host). Its credentials are
+        O(to_api_key)/O(to_api_secret), else its section in C(client.conf), else E(OPENQA_API_KEY)/E(OPENQA_API_SECRET);
+        O(api_key) is only ever used for O(host). Without any, the clone fails with status 5 before any request.
+      - RV(credential_source) then names the source of both ends.
+    type: str
+  to_api_key:
+    description:
+      - With V(clone) and O(to), the API key for the destination.
+    type: str
+  to_api_secret:
+    description:
+      - With V(clone) and O(to), the API secret belonging to O(to_api_key). It is never logged nor returned.
     type: str
   skip_deps:
     description:
-      - With V(clone), clone only the job itself. Defaults to V(false).
+      - With V(clone), clone only the job itself.
     type: bool
+    default: false
   clone_children:
     description:
-      - With V(clone), clone chained children too, not only parallel ones (O(max_depth) levels). Defaults to V(false).
+      - With V(clone), clone chained children too, not only parallel ones (O(max_depth) levels).
     type: bool
+    default: false
   skip_chained_deps:
     description:
       - With V(clone), clone no chained parents or children, only parallel ones, as C(openqa-clone-job
-        --skip-chained-deps). Defaults to V(false).
+        --skip-chained-deps).
     type: bool
+    default: false
   max_depth:
     description:
-      - With V(clone), how many levels of children are cloned; V(0) clones all. Defaults to V(1), the job's own
-        children, as C(openqa-clone-job --max-depth).
+      - With V(clone), how many levels of children are cloned; V(0) clones all. V(1) is the job's own children,
+        as C(openqa-clone-job --max-depth).
     type: int
+    default: 1
   parental_inheritance:
     description:
-      - With V(clone), every override of O(vars) reaches the parents too. Defaults to V(false).
+      - With V(clone), every override of O(vars) reaches the parents too.
     type: bool
+    default: false
   repeat:
     description:
       - With V(clone), make this many clones of the cluster, TEST suffixed V(-1) to V(-N) (zero-padded to the width
-        of N) as C(openqa-clone-job --repeat). Each is posted only when no identical clone exists. Defaults to V(1).
+        of N) as C(openqa-clone-job --repeat). Each is posted only when no identical clone exists.
     type: int
+    default: 1
   ignore_missing_assets:
     description:
       - With V(clone), clone even when assets the clones need (ISO, HDD_N, ASSET_N, ...) are missing on the target.
         Without it, a missing asset is status 9 and nothing is cloned; assets a cloned parent publishes are not
-        needed beforehand. Defaults to V(false).
+        needed beforehand.
     type: bool
+    default: false
   reason:
     description:
       - With V(stop), the reason recorded on each cancelled job.
@@ -202,8 +227,9 @@ options:
   limit:
     description:
       - With V(search), how many of the newest matching jobs are searched (besides the pending ones).
-        Defaults to 500, the proposal's scope; openQA allows at most 10000 per request.
+        The default is the proposal's scope; openQA allows at most 10000 per request.
     type: int
+    default: 500
   attributes:
     description:
       - With V(info), the attributes to return; all of them when not set. An unknown name is status 4.
@@ -216,12 +242,15 @@ options:
   wait:
     description:
       - With V(restart) and V(clone), wait for the new jobs as V(wait) does; RV(returns) then also holds
-        C(results), and the status is the wait's. Defaults to V(false).
+        C(results), and the status is the wait's.
     type: bool
+    default: false
   timeout:
     description:
-      - With O(action=wait), or O(wait=true) on V(restart) and V(clone), give up after this long (V(90), V(15m), V(2h)) with status 8. Defaults to 1 hour.
+      - With O(action=wait), or O(wait=true) on V(restart) and V(clone), give up after this long (V(90), V(15m),
+        V(2h)) with status 8.
     type: str
+    default: 1h
   dest:
     description:
       - With V(download), the directory for the files on the controlled node; created when missing.
@@ -242,8 +271,9 @@ options:
     type: str
   interval:
     description:
-      - With O(action=wait), or O(wait=true) on V(restart) and V(clone), the time between two polls. Defaults to 30 seconds.
+      - With O(action=wait), or O(wait=true) on V(restart) and V(clone), the time between two polls.
     type: str
+    default: 30s
 extends_documentation_fragment:
   - openqa.client.connection
   - openqa.client.connection.attributes
@@ -323,27 +353,56 @@ EXAMPLES = r"""
 RETURN = r"""
 returns:
   description:
-    - What the action returns, as in the proposal's C(returns).
-    - For V(restart), the list of new ids, or with O(wait) a dict with C(ids) and C(results).
-    - For V(stop), the ids cancelled (empty when nothing was pending).
-    - For V(clone), C(id) (the new id of O(id)) and C(ids) (old id to new id for the whole cluster); with O(wait)
-      also C(results); with O(repeat) also C(repeats), one C(id)/C(ids) per clone. In check mode C(settings), the
-      settings per old id that would be posted, C(command), the equivalent C(openqa-clone-job) command line, and
-      C(export_command), the request as C(openqa-clone-job --export-command) prints it. When assets are missing
-      (status 9), C(missing_assets) lists them as C(type/name).
+    - What the action returns, as in the proposal's C(returns). Each action has one shape; O(wait) and check
+      mode only add keys to it or set new ids to null, they never change its type.
+    - When a step after a change fails (a comment after V(restart), the next job of V(stop), a poll of O(wait)),
+      the module fails with C(changed=true) and RV(returns) still says what was done.
+    - For V(restart) and V(clone), a dict, see its keys below.
+    - For V(stop), the list of ids cancelled (empty when nothing was pending).
+    - For V(clone), with O(repeat) also C(repeats), one result of this shape per clone. In check mode also
+      C(settings), the settings per old id that would be posted, C(command), the equivalent C(openqa-clone-job)
+      command line, and C(export_command), the request as C(openqa-clone-job --export-command) prints it. When
+      assets are missing (status 9), C(missing_assets) lists them as C(type/name).
     - For V(status), one word. While the job is pending it is V(scheduled) (states scheduled, assigned) or
       V(running) (setup, running, uploading). When it is final it is the openQA result (V(passed), V(softfailed),
       V(failed), V(incomplete), V(skipped), V(obsoleted), V(parallel_failed), V(parallel_restarted),
       V(user_cancelled), V(user_restarted), V(timeout_exceeded)), or the state (V(cancelled), V(done)) when there
       is no result.
-    - For V(search), the matching ids, newest first.
+    - For V(search), the list of matching ids, newest first.
     - For V(info), a dict of the selected O(attributes).
     - For V(wait), a dict of job id (as given, even when a restart was followed) to its status word.
     - For V(download), C(dest), C(files) (each C(path) below O(dest), C(bytes) and C(outcome) V(downloaded),
       V(resumed), V(written) or V(unchanged)) and C(skipped) (C(path), C(reason)).
-  returned: success
+  returned: success, and on a failure after a change
   type: raw
-  sample: failed
+  sample: {"ids": [4243], "clones": {"4242": 4243}}
+  contains:
+    id:
+      description: The new id of O(id); null in check mode.
+      returned: when O(action=clone)
+      type: int
+    ids:
+      description:
+        - The new job ids; empty in check mode.
+        - For V(restart), for each job asked for the new ids of its restarted parents and then its own, then the
+          other jobs openQA restarted with them (the proposal's V([parent_new, new])). For V(clone), sorted.
+      returned: when O(action=restart) or O(action=clone)
+      type: list
+      elements: int
+    clones:
+      description:
+        - Old job id (as a string) to its new id, for every job restarted or cloned; the new id is null in
+          check mode. A job restarted or cloned before maps to that existing clone (C(changed=false)).
+      returned: when O(action=restart) or O(action=clone)
+      type: dict
+    settings:
+      description: Old job id (as a string) to the settings that would be posted for its clone.
+      returned: when O(action=clone) in check mode
+      type: dict
+    results:
+      description: New job id (as a string) to its final status word, as V(wait) returns it.
+      returned: when O(action=restart) or O(action=clone) with O(wait=true), not in check mode
+      type: dict
 status:
   description: The status code of the proposal's envelope; 0 is ok, see the collection README for the others.
   returned: always
@@ -361,14 +420,14 @@ credential_source:
   sample: client.conf [127.0.0.1] in /etc/openqa/client.conf
 """
 
-from ansible.module_utils.basic import AnsibleModule
+from ansible.module_utils.basic import AnsibleModule, missing_required_lib
 
 from ansible_collections.openqa.client.plugins.module_utils._jobs import ENTRY
 from ansible_collections.openqa.client.plugins.module_utils._runner import run_module
 
 
 def main() -> None:
-    run_module(AnsibleModule, ENTRY, supports_check_mode=True)
+    run_module(AnsibleModule, ENTRY, supports_check_mode=True, missing_lib=missing_required_lib)
 
 
 if __name__ == "__main__":

@@ -56,9 +56,9 @@ options:
       - C(WORKER_CLASS) holds a comma-separated list; it matches when C(VAL) is one of its classes, so
         C(WORKER_CLASS=qemu_x86_64) finds a worker with C(qemu_x86_64,qemu_i686).
       - C(KEY=) matches workers without that property.
-      - An item without C(=) is invalid input (status 4).
-    type: list
-    elements: str
+      - A list of C(KEY=VAL) strings, a dict, or one string of pairs separated by spaces (quotes keep spaces in a
+        value). An item without C(=) is invalid input (status 4).
+    type: raw
   display:
     description:
       - With V(info), return only these fields. Names are case-insensitive and may be properties too
@@ -119,13 +119,14 @@ returns:
     - For V(search), a list of workers as the server lists them, each with C(id), C(host), C(instance), C(status),
       C(alive), C(connected), C(websocket), C(error) and C(properties) (and C(jobid) while running).
     - For V(info), that worker, or a dictionary of only the O(display) fields.
-    - For V(status), a dictionary with C(status), the status word, and C(job_id), the running job or null.
+    - For V(status), a dictionary with C(status), the status word, and C(jobid), the running job or null (the
+      key V(info) uses).
       The word is V(idle), V(running), V(dead) (not seen within the server's worker timeout) or V(broken) (the
       worker reported an error). The proposal's example returns a bare word; the dictionary keeps the job id
       next to it.
   returned: success
   type: raw
-  sample: {"status": "running", "job_id": 4242}
+  sample: {"status": "running", "jobid": 4242}
 status:
   description: The status code of the proposal's envelope; 0 is ok, 2 an unknown worker, 4 invalid input.
   returned: always
@@ -143,14 +144,14 @@ credential_source:
   sample: none (anonymous)
 """
 
-from ansible.module_utils.basic import AnsibleModule
+from ansible.module_utils.basic import AnsibleModule, missing_required_lib
 
 from ansible_collections.openqa.client.plugins.module_utils._runner import run_module
 from ansible_collections.openqa.client.plugins.module_utils._workers import ENTRY
 
 
 def main() -> None:
-    run_module(AnsibleModule, ENTRY, supports_check_mode=True)
+    run_module(AnsibleModule, ENTRY, supports_check_mode=True, missing_lib=missing_required_lib)
 
 
 if __name__ == "__main__":

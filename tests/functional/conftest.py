@@ -121,12 +121,12 @@ def _clean_env(extra: t.Optional[dict]) -> dict:
 
 @pytest.fixture
 def ctl(server: Server) -> t.Callable[..., Run]:
-    """Run `openqa-ctl ARGS --host URL` in a subprocess; the envelope must be valid JSON."""
+    """Run `openqa-ctl ARGS --from URL` in a subprocess; the envelope must be valid JSON."""
 
     def run(*args: str, host: bool = True, env: t.Optional[dict] = None, stdin: str = "") -> Run:
         argv = [sys.executable, "-m", "ansible_collections.openqa.client.cli.openqa_ctl", *args]
         if host and args and not args[0].startswith("-"):
-            argv += ["--host", server.url]
+            argv += ["--from", server.url]  # --from: in worker search --host is the worker-host filter
         proc = subprocess.run(argv, capture_output=True, text=True, env=_clean_env(env), input=stdin,
                               timeout=300, check=False)
         assert "Traceback" not in proc.stderr, proc.stderr

@@ -110,7 +110,7 @@ CLI_CASES = [
     c("empty build condition", "test", "stop", "--build", " ", status=INVALID, says="build is empty"),
     c("unknown worker status", "worker", "search", "--status", "sleepy", status=INVALID, says="is not one of"),
     c("worker property not KEY=VAL", "worker", "search", "--property", "qemu", status=INVALID,
-      says="is not KEY=VAL: write it like WORKER_CLASS=qemu_x86_64"),
+      says="is not KEY=VALUE: write it like WORKER_CLASS=qemu_x86_64"),
     c("unknown worker field", "worker", "info", "--id", "{worker}", "--display", "shoe_size", status=INVALID,
       says="unknown worker field shoe_size: valid ones are"),
     c("invalid regex", "group", "search", "--name", "(unclosed", "--regex", status=INVALID,
@@ -379,6 +379,15 @@ def test_non_ascii_digits_are_not_an_id(server, world, capsys):
     rc = openqa_ctl.main(["test", "status", "--id", "\u0661\u0662", "--host", server.url])
     message = json.loads(capsys.readouterr().out)["invocation"]["message"]
     assert rc == INVALID and "is not a whole number" in message
+
+
+def test_a_superscript_digit_group_is_a_name_not_an_id(server, capsys, module_direct):
+    """str.isdigit() accepts "²" and int() refuses it: the group rule takes ASCII digits only."""
+    rc = openqa_ctl.main(["build", "info", "--id", "1", "--group", "\u00b2", "--host", server.url])
+    message = json.loads(capsys.readouterr().out)["invocation"]["message"]
+    assert rc == NOT_FOUND and message.startswith("unknown build")
+    result = module_direct("build", {"action": "info", "id": "1", "group": "\u00b2"})
+    assert result["failed"] and (result["status"], result["msg"]) == (NOT_FOUND, message)
 
 
 def test_the_table_is_big_enough():

@@ -173,9 +173,11 @@ def test_unknown_build_info_is_status_2_and_restart_is_no_build_found(server, ct
     assert mod_info.status == 2 and mod_info.result["msg"] == cli_info.message
     cli = ctl("build", "restart", "--id", build, "--name", "raid", *server.cli_creds())
     mod = module("build", {"action": "restart", "id": build, "name": "raid", **server.creds()})
-    assert cli.rc == 0 and cli.envelope == {"invocation": {"status": 0, "message": "no build found", "changed": False}}
+    not_found = {"ids": [], "clones": {}, "found": False}
+    assert cli.rc == 0 and cli.envelope == {"invocation": {"status": 0, "message": "no build found", "changed": False},
+                                            "returns": not_found}
     assert mod.rc == 0 and (mod.status, mod.result["msg"], mod.returns, mod.result["changed"]) == \
-        (0, "no build found", None, False)
+        (0, "no build found", not_found, False)
 
 
 # ------------------------------------------------------------------------------------------- search
@@ -233,10 +235,11 @@ def test_restart_with_filters_in_cli_and_module_then_nothing_left(server, ctl, m
             second = (again.status, again.result["msg"], again.result["changed"], again.returns)
         clones = {old: api_get(api, "jobs/%d" % ids[old])["job"]["clone_id"]
                   for old in ("x86_64/raid0", "x86_64/raid1")}
-        assert first == (0, "ok", True, {"ids": sorted(clones.values())})
+        assert first == (0, "ok", True, {"ids": sorted(clones.values()), "found": True,
+                                         "clones": {str(ids[old]): new for old, new in clones.items()}})
         untouched = [key for key in ids if key not in clones]
         assert all(api_get(api, "jobs/%d" % ids[key])["job"]["clone_id"] is None for key in untouched)
-        assert (second[0], second[2:]) == (0, (False, {"ids": []}))
+        assert (second[0], second[2:]) == (0, (False, {"ids": [], "clones": {}, "found": True}))
         assert second[1].startswith("nothing to restart: no finished job of the build matches the filters (")
         assert "still scheduled or running" in second[1]  # the restarts just made
         runs[kind] = (first[:3], second)
@@ -249,7 +252,8 @@ def test_restart_check_mode_lists_and_changes_nothing(server, ctl, module, api, 
     cli = ctl("build", "restart", "--id", build, "--filter", "status=failure", "--check", *server.cli_creds())
     mod = module("build", {"action": "restart", "id": build, "filter": "status=failure", **server.creds()},
                  check=True)
-    expected = {"ids": sorted([ids["x86_64/raid0"], ids["x86_64/raid1"]])}
+    expected = {"ids": [], "clones": {str(ids["x86_64/raid0"]): None, str(ids["x86_64/raid1"]): None},
+                "found": True}
     assert (cli.status, cli.envelope["invocation"]["changed"], cli.returns) == (0, True, expected)
     assert (mod.status, mod.result["changed"], mod.returns, mod.result["msg"]) == (0, True, expected, cli.message)
     assert cli.message.startswith("would restart")
@@ -284,7 +288,7 @@ def test_same_build_in_two_groups_is_ambiguous_until_narrowed(server, ctl, modul
     # info is not a change: it shows both; restart narrowed by group restarts only that one
     assert len(ctl("build", "info", "--id", build).returns[0]["tests"]) == 2
     narrowed = ctl("build", "restart", "--id", build, "--groupid", str(own_groups[1]["id"]), *server.cli_creds())
-    assert narrowed.status == 0 and narrowed.returns == {"ids": [api_get(api, "jobs/%d" % second)["job"]["clone_id"]]}
+    assert narrowed.status == 0 and narrowed.returns["ids"] == [api_get(api, "jobs/%d" % second)["job"]["clone_id"]]
     assert api_get(api, "jobs/%d" % first)["job"]["clone_id"] is None
 
 
@@ -295,7 +299,7 @@ def test_same_build_in_two_versions_is_narrowed_by_version(server, ctl, make_job
     ambiguous = ctl("build", "restart", "--id", build, "--check", *server.cli_creds())
     assert ambiguous.status == 3 and len(ambiguous.returns["candidates"]) == 2
     narrowed = ctl("build", "restart", "--id", build, "--version", "15.6", "--check", *server.cli_creds())
-    assert narrowed.status == 0 and len(narrowed.returns["ids"]) == 1
+    assert narrowed.status == 0 and len(narrowed.returns["clones"]) == 1 and narrowed.returns["ids"] == []
 
 
 # ------------------------------------------------------------------------------------------- new
@@ -500,3 +504,21 @@ def test_request_count_does_not_grow_with_the_build(server, big_and_small_builds
     expected_sizes = {3: 3, 1000: 1000} if action == "info" and not args else {3: 3, 1000: 3}
     assert sizes == expected_sizes
     assert counts[3] == counts[1000] == {"info": 1, "restart": 2}[action], counts
+
+
+def test_ad_hoc_vars_as_one_string_are_several_settings(server):
+    """The issue's invocation: -a "action=new vars='DISTRI=... BUILD=...'" is five settings, not one."""
+    import json
+    import subprocess
+
+    from conftest import _RESULT_LINE, _ansible_env
+
+    build = unique()
+    args = ("action=new host=%s vars='DISTRI=opensuse VERSION=Tumbleweed FLAVOR=DVD ARCH=x86_64 BUILD=%s'"
+            % (server.url, build))
+    proc = subprocess.run(["ansible", "localhost", "-m", "openqa.client.openqa_build", "-a", args, "--check"],
+                          capture_output=True, text=True, env=_ansible_env(None), timeout=300, check=False)
+    match = list(_RESULT_LINE.finditer(proc.stdout))[-1]
+    result = json.JSONDecoder().raw_decode(proc.stdout[match.end():])[0]
+    assert (proc.returncode, result["status"], result["changed"]) == (0, 0, True), proc.stdout
+    assert result["msg"] == "would schedule opensuse-Tumbleweed-DVD-x86_64 build %s (POST isos)" % build

@@ -218,11 +218,12 @@ def test_restart_answered_502_after_it_reached_openqa_restarts_once(server, prox
     proxy.add(Fault("forward_then", status=502, method="POST", path=r"/jobs/restart"))
     result = run(proxy.url, "test", "restart", server.creds(), id=[job_id])
     clone = api_get(api, "jobs/%d" % job_id)["job"]["clone_id"]
-    assert (result.status, result.changed, result.returns) == (Status.OK, True, [clone])
+    shape = {"ids": [clone], "clones": {str(job_id): clone}}
+    assert (result.status, result.changed, result.returns) == (Status.OK, True, shape)
     assert api_get(api, "jobs/%d" % clone)["job"]["clone_id"] is None
     assert len(proxy.requests("POST")) == 1
     again = run(proxy.url, "test", "restart", server.creds(), id=[job_id])
-    assert (again.changed, again.returns) == (False, [clone]) and len(proxy.requests("POST")) == 1
+    assert (again.changed, again.returns) == (False, shape) and len(proxy.requests("POST")) == 1
 
 
 def test_restart_reset_mid_answer_restarts_once(server, proxy, api, make_job):
@@ -230,7 +231,7 @@ def test_restart_reset_mid_answer_restarts_once(server, proxy, api, make_job):
     proxy.add(Fault("reset", method="POST", path=r"/jobs/restart"))
     result = run(proxy.url, "test", "restart", server.creds(), id=[job_id])
     clone = api_get(api, "jobs/%d" % job_id)["job"]["clone_id"]
-    assert (result.status, result.returns) == (Status.OK, [clone]) and len(proxy.requests("POST")) == 1
+    assert (result.status, result.returns["ids"]) == (Status.OK, [clone]) and len(proxy.requests("POST")) == 1
 
 
 def test_restart_answered_503_by_the_proxy_is_not_resent(server, proxy, api, make_job):
@@ -247,6 +248,8 @@ def test_restart_comment_answered_502_is_posted_once(server, proxy, api, make_jo
     first = run(proxy.url, "test", "restart", server.creds(), id=[job_id], comment="lost answer")
     second = run(proxy.url, "test", "restart", server.creds(), id=[job_id], comment="lost answer")
     assert first.status == Status.SERVER_ERROR and "HTTP 502" in first.message
+    clone = api_get(api, "jobs/%d" % job_id)["job"]["clone_id"]
+    assert (first.changed, first.returns) == (True, {"ids": [clone], "clones": {str(job_id): clone}})
     assert second.status == Status.OK and second.changed is False
     assert [c["text"] for c in api_get(api, "jobs/%d/comments" % job_id)] == ["lost answer"]
 
@@ -328,6 +331,97 @@ def test_build_restart_answered_502_restarts_once(server, proxy, api, make_job):
     proxy.add(Fault("forward_then", status=502, method="POST", path=r"/jobs/restart"))
     result = run(proxy.url, "build", "restart", server.creds(), id=build)
     clone = api_get(api, "jobs/%d" % job_id)["job"]["clone_id"]
-    assert (result.status, result.changed, result.returns) == (Status.OK, True, {"ids": [clone]})
+    assert (result.status, result.changed, result.returns) == (Status.OK, True, {
+        "ids": [clone], "clones": {str(job_id): clone}, "found": True})
     again = run(proxy.url, "build", "restart", server.creds(), id=build)
     assert again.changed is False and len(proxy.requests("POST")) == 1
+
+
+# ------------------------------------------------------------------ a failure after a change keeps the change
+
+
+def test_restart_comment_failing_after_the_restart_keeps_changed_and_the_new_ids(server, proxy, api, make_job):
+    job_id = make_job(result="failed")
+    proxy.add(Fault("status", status=503, method="POST", path=r"/comments$"))
+    result = run(proxy.url, "test", "restart", server.creds(), id=[job_id], comment="never posted")
+    clone = api_get(api, "jobs/%d" % job_id)["job"]["clone_id"]
+    assert clone and (result.status, result.changed) == (Status.SERVER_ERROR, True)
+    assert result.returns == {"ids": [clone], "clones": {str(job_id): clone}}
+    assert "then posting the comment on job %d failed" % job_id in result.message
+
+
+def test_stop_by_id_failing_on_the_second_job_keeps_the_first_cancel(server, proxy, api, make_job):
+    first, second = sorted([make_job(), make_job()])
+    proxy.add(Fault("status", status=503, method="POST", path=r"/jobs/%d/cancel$" % second))
+    result = run(proxy.url, "test", "stop", server.creds(), id=[first, second])
+    assert [api_get(api, "jobs/%d" % i)["job"]["state"] for i in (first, second)] == ["cancelled", "scheduled"]
+    assert (result.status, result.changed, result.returns) == (Status.SERVER_ERROR, True, [first])
+    assert "then cancelling job %d failed" % second in result.message
+
+
+def test_stop_by_conditions_answered_502_reports_the_cancel_it_made(server, proxy, api, make_job):
+    build = unique("stop502")
+    ids = sorted([make_job(BUILD=build), make_job(BUILD=build, TEST="other")])
+    proxy.add(Fault("forward_then", status=502, method="POST", path=r"/jobs/cancel$"))
+    result = run(proxy.url, "test", "stop", server.creds(), build=build)
+    assert all(api_get(api, "jobs/%d" % i)["job"]["state"] == "cancelled" for i in ids)
+    assert (result.status, result.changed, result.returns) == (Status.OK, True, ids)
+    assert "answer to POST jobs/cancel was lost" in result.warnings[0] and len(proxy.requests("POST")) == 1
+    again = run(proxy.url, "test", "stop", server.creds(), build=build)
+    assert (again.status, again.changed, again.returns) == (Status.OK, False, []) and len(proxy.requests("POST")) == 1
+
+
+def test_stop_by_conditions_refused_by_the_proxy_changes_nothing(server, proxy, api, make_job):
+    build = unique("stop503")
+    job_id = make_job(BUILD=build)
+    proxy.add(Fault("status", status=503, method="POST", path=r"/jobs/cancel$"))
+    result = run(proxy.url, "test", "stop", server.creds(), build=build)
+    assert (result.status, result.changed, result.returns) == (Status.SERVER_ERROR, False, None)
+    assert "run it again" in result.message and api_get(api, "jobs/%d" % job_id)["job"]["state"] == "scheduled"
+
+
+def _restart_failed(make_job, build):
+    job_id = make_job(result="failed", BUILD=build)
+    return {"id": [job_id]}, 1  # restart reads the job by id once before posting
+
+
+def _clone_passed(make_job, build):
+    return {"id": [make_job(result="passed")], "vars": ["BUILD=%s" % build], "skip_deps": True}, 0
+
+
+def _new_build(make_job, build):
+    return {"vars": build_vars(build)}, 0
+
+
+@pytest.mark.parametrize("entry, action, setup", [
+    ("test", "restart", _restart_failed), ("test", "clone", _clone_passed), ("build", "new", _new_build),
+], ids=["test restart", "test clone", "build new"])
+def test_wait_failing_after_the_change_keeps_changed_and_the_new_ids(server, proxy, api, make_job, entry, action,
+                                                                     setup):
+    build = unique("waitfail")
+    options, reads_before = setup(make_job, build)
+    # every poll of the wait fails; the listings by id before the change go through
+    proxy.add(Fault("status", status=503, method="GET", path=r"/jobs\?ids=", skip=reads_before))
+    result = run(proxy.url, entry, action, server.creds(), retries=0, wait=True, interval=0.1, timeout=30.0,
+                 **options)
+    made = sorted(job["id"] for job in api_get(api, "jobs", build=build)["jobs"] if job["state"] == "scheduled")
+    assert made and (result.status, result.changed) == (Status.SERVER_ERROR, True), result.message
+    assert result.returns["ids"] == made and "results" not in result.returns
+    assert "then waiting for" in result.message and "HTTP 503" in result.message
+
+
+def test_module_and_cli_report_the_change_when_a_later_step_fails(server, proxy, api, make_job, ctl, module_direct):
+    """The module fails with changed=true and the ids; the CLI's envelope keeps "changed": true and the ids."""
+    proxy.add(Fault("status", status=503, method="POST", path=r"/comments$"))
+    job_id = make_job(result="failed")
+    result = module_direct("test", {"action": "restart", "id": [job_id], "comment": "lost", "host": proxy.url,
+                                    **server.creds()})
+    clone = api_get(api, "jobs/%d" % job_id)["job"]["clone_id"]
+    assert (result["failed"], result["changed"], result["status"]) == (True, True, Status.SERVER_ERROR)
+    assert result["returns"] == {"ids": [clone], "clones": {str(job_id): clone}}
+    other = make_job(result="failed")
+    cli = ctl("test", "restart", "--id", str(other), "--comment", "lost", "--host", proxy.url, *server.cli_creds(),
+              host=False)
+    clone = api_get(api, "jobs/%d" % other)["job"]["clone_id"]
+    assert (cli.rc, cli.envelope["invocation"]["changed"]) == (Status.SERVER_ERROR, True)
+    assert cli.returns == {"ids": [clone], "clones": {str(other): clone}}

@@ -5,6 +5,11 @@ from __future__ import annotations
 import uuid
 
 from conftest import api_get, api_post
+from faultproxy_fixture import proxy  # noqa: F401  pylint: disable=unused-import
+
+from ansible_collections.openqa.client.cli.openqa_ctl import ENTRIES
+from ansible_collections.openqa.client.plugins.module_utils.envelope import Status
+from ansible_collections.openqa.client.plugins.module_utils._runner import execute
 
 
 def job(api, job_id: int) -> dict:
@@ -19,7 +24,7 @@ def test_clone_with_vars_sets_cloned_from_and_a_second_run_is_unchanged(server, 
     first = ctl(*args)
     assert first.status == 0 and first.envelope["invocation"]["changed"] is True
     new_id = first.returns["id"]
-    assert first.returns["ids"] == {str(source): new_id}
+    assert first.returns == {"id": new_id, "ids": [new_id], "clones": {str(source): new_id}}
     settings = job(api, new_id)["settings"]
     assert settings["BUILD"] == build and settings["FOO"] == "oldnew" and "DROP" not in settings
     assert settings["CLONED_FROM"] == "%s/tests/%d" % (server.url, source)
@@ -36,8 +41,9 @@ def test_clone_takes_the_parent_along_in_one_post(server, ctl, api, make_job):
     api_post(api, "jobs/%d/set_done" % child, result="failed")
     run = ctl("test", "clone", "--id", str(child), "--vars", "BUILD=c" + uuid.uuid4().hex[:8],
               *server.cli_creds())
-    ids = run.returns["ids"]
+    ids = run.returns["clones"]
     assert set(ids) == {str(parent), str(child)} and run.returns["id"] == ids[str(child)]
+    assert run.returns["ids"] == sorted(ids.values())
     new_child = job(api, ids[str(child)])
     assert new_child["parents"]["Chained"] == [ids[str(parent)]]
     # vars apply to the job, not to its parents (openqa-clone-job without --parental-inheritance)
@@ -51,6 +57,8 @@ def test_check_mode_returns_the_settings_and_creates_nothing(server, module_dire
                                     **server.creds()}, check=True)
     assert result["status"] == 0 and result["changed"] is True
     assert result["returns"]["settings"][str(source)]["BUILD"] == build
+    shape = {k: result["returns"][k] for k in ("id", "ids", "clones")}
+    assert shape == {"id": None, "ids": [], "clones": {str(source): None}}
     assert api_get(api, "jobs", build=build)["jobs"] == []
 
 
@@ -76,3 +84,75 @@ def test_clone_to_another_host_uses_its_own_credentials(server, ctl, api, make_j
               "--vars", "BUILD=" + build, env=env)
     assert run.status == 0, run.envelope
     assert job(api, run.returns["id"])["settings"]["CLONED_FROM"] == "%s/tests/%d" % (server.url, source)
+
+
+# ------------------------------------------------------------------ clone --to: the destination's own credentials
+
+
+def _clone_to(server, proxy, tmp_path, source, build, sections="", env=None, **options):
+    """Clone from the server to the fault proxy (a second host in front of it), with only this client.conf."""
+    (tmp_path / "client.conf").write_text("[elsewhere.example.com]\nkey = AAAA\nsecret = BBBB\n" + sections)
+    environ = dict(env or {}, OPENQA_CONFIG=str(tmp_path))
+    raw = dict(options, action="clone", id=[source], to=proxy.url, vars=["BUILD=" + build], skip_deps=True,
+               host=server.url, **server.creds())
+    return execute(ENTRIES["test"], raw, environ=environ)
+
+
+def _section(server, proxy, role):
+    key = server.keys[role]
+    return "[127.0.0.1:%d]\nkey = %s\nsecret = %s\n" % (proxy.port, key["key"], key["secret"])
+
+
+def test_clone_to_a_destination_without_credentials_is_status_5_and_sends_nothing_there(server, proxy, tmp_path,
+                                                                                        make_job):
+    source = make_job(result="passed")
+    result = _clone_to(server, proxy, tmp_path, source, "to-none-" + uuid.uuid4().hex[:8])
+    assert (result.status, result.changed) == (Status.AUTH, False)
+    assert "no credentials for the destination %s" % proxy.url in result.message
+    assert proxy.requests() == []  # not one request, let alone a POST
+
+
+def test_clone_to_uses_to_api_key_not_the_sources_credentials(server, proxy, tmp_path, api, make_job):
+    source = make_job(result="passed")
+    build = "to-own-" + uuid.uuid4().hex[:8]
+    admin_env = {"OPENQA_API_KEY": server.keys["admin"]["key"], "OPENQA_API_SECRET": server.keys["admin"]["secret"]}
+    # a plain user may not create jobs: a 403 proves the destination got the user's key, not the admin's
+    refused = _clone_to(server, proxy, tmp_path, source, build, sections=_section(server, proxy, "admin"),
+                        env=admin_env, to_api_key=server.keys["user"]["key"],
+                        to_api_secret=server.keys["user"]["secret"])
+    assert refused.status == Status.AUTH and len(proxy.mutations()) == 1
+    assert api_get(api, "jobs", build=build)["jobs"] == []
+    made = _clone_to(server, proxy, tmp_path, source, build, to_api_key=server.keys["operator"]["key"],
+                     to_api_secret=server.keys["operator"]["secret"])
+    assert (made.status, made.changed) == (Status.OK, True)
+    assert made.credential_source == "options; destination %s: options (to_api_key/to_api_secret)" % proxy.url
+
+
+def test_clone_to_prefers_the_destinations_client_conf_to_the_environment(server, proxy, tmp_path, api, make_job):
+    source = make_job(result="passed")
+    build = "to-conf-" + uuid.uuid4().hex[:8]
+    user_env = {"OPENQA_API_KEY": server.keys["user"]["key"], "OPENQA_API_SECRET": server.keys["user"]["secret"]}
+    made = _clone_to(server, proxy, tmp_path, source, build, sections=_section(server, proxy, "operator"),
+                     env=user_env)
+    assert (made.status, made.changed) == (Status.OK, True), made.message
+    assert "destination %s: client.conf [127.0.0.1:%d]" % (proxy.url, proxy.port) in made.credential_source
+    assert [job["id"] for job in api_get(api, "jobs", build=build)["jobs"]] == [made.returns["id"]]
+    # no section there: the environment is the last resort
+    env_only = _clone_to(server, proxy, tmp_path, source, build + "e", env=user_env)
+    assert env_only.status == Status.AUTH and "environment" in env_only.credential_source
+
+
+def test_to_api_key_without_to_is_invalid(server, ctl):
+    run = ctl("test", "clone", "--id", "5", "--to-api-key", "A", "--to-api-secret", "B", *server.cli_creds())
+    assert run.status == 4 and "give --to as well" in run.message
+
+
+def test_explicit_defaults_do_not_conflict_in_a_task(server, module_direct, make_job):
+    """skip_deps: false next to clone_children: true is what a playbook with variables passes."""
+    source = make_job(result="passed")
+    result = module_direct("test", {"action": "clone", "id": [source], "skip_deps": False, "clone_children": True,
+                                    "force": False, "wait": False, **server.creds()}, check=True)
+    assert (result.get("failed", False), result["status"], result["changed"]) == (False, 0, True)
+    restart = module_direct("test", {"action": "restart", "id": [source], "parent": True, "skip_children": False,
+                                     "skip_parents": False, **server.creds()}, check=True)
+    assert restart["status"] == 0, restart["msg"]

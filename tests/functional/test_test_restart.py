@@ -23,16 +23,18 @@ def test_restart_returns_the_new_id_and_a_second_run_is_unchanged(server, ctl, a
     job_id = make_job(result="failed")
     first = ctl("test", "restart", "--id", str(job_id), *server.cli_creds())
     new_id = clone_id(api, job_id)
-    assert (first.rc, first.returns, first.envelope["invocation"]["changed"]) == (0, [new_id], True)
+    shape = {"ids": [new_id], "clones": {str(job_id): new_id}}
+    assert (first.rc, first.returns, first.envelope["invocation"]["changed"]) == (0, shape, True)
     second = ctl("test", "restart", "--id", str(job_id), *server.cli_creds())
-    assert (second.rc, second.returns, second.envelope["invocation"]["changed"]) == (0, [new_id], False)
+    assert (second.rc, second.returns, second.envelope["invocation"]["changed"]) == (0, shape, False)
     assert clone_id(api, new_id) is None
 
 
 def test_check_mode_posts_nothing_and_names_the_jobs(server, module_direct, api, make_job):
     job_id = make_job(result="failed")
     result = module_direct("test", {"action": "restart", "id": [job_id], **server.creds()}, check=True)
-    assert (result["status"], result["returns"], result["changed"]) == (0, [job_id], True)
+    shape = {"ids": [], "clones": {str(job_id): None}}
+    assert (result["status"], result["returns"], result["changed"]) == (0, shape, True)
     assert clone_id(api, job_id) is None
 
 
@@ -41,7 +43,8 @@ def test_failed_chained_parent_is_restarted_first(server, client, api, make_job)
     child = make_job(_START_AFTER_JOBS=parent)
     api_post(api, "jobs/%d/set_done" % child, result="failed")
     result = _restart.restart_jobs(client, [child])
-    assert result.returns == [clone_id(api, parent), clone_id(api, child)]
+    assert result.returns["ids"] == [clone_id(api, parent), clone_id(api, child)]
+    assert result.returns["clones"] == {str(parent): clone_id(api, parent), str(child): clone_id(api, child)}
     assert client.request_count == 2  # one listing, one POST
 
 
@@ -50,20 +53,21 @@ def test_passed_parent_is_restarted_only_when_asked(server, client, api, make_jo
     child = make_job(_START_AFTER_JOBS=parent)
     api_post(api, "jobs/%d/set_done" % child, result="failed")
     planner = OpenQAClient(server.url, check_mode=True, **server.creds())
-    assert _restart.restart_jobs(planner, [child]).returns == [child]
-    assert _restart.restart_jobs(planner, [child], parent=True).returns == [parent]
+    assert _restart.restart_jobs(planner, [child]).returns == {"ids": [], "clones": {str(child): None}}
+    assert _restart.restart_jobs(planner, [child], parent=True).returns == {
+        "ids": [], "clones": {str(child): None, str(parent): None}}
     result = _restart.restart_jobs(client, [child], parent=True)
     new_parent, new_child = clone_id(api, parent), clone_id(api, child)
-    assert result.returns == [new_parent, new_child]
+    assert result.returns["ids"] == [new_parent, new_child]
     assert api_get(api, "jobs/%d" % new_child)["job"]["parents"]["Chained"] == [new_parent]
 
 
 def test_bulk_restart_is_one_post_with_repeated_keys(server, client, api, make_job):
     first, second = make_job(result="failed"), make_job(result="incomplete")
     result = _restart.restart_jobs(client, [first, second], prio=7, settings=[("FOO", "bar")], comment="retry")
-    assert result.changed and result.returns == [clone_id(api, first), clone_id(api, second)]
+    assert result.changed and result.returns["ids"] == [clone_id(api, first), clone_id(api, second)]
     assert client.request_count == 1 + 1 + 2  # listing, restart, one comment per job (4.6 has no comment param)
-    new = api_get(api, "jobs/%d" % result.returns[1])["job"]
+    new = api_get(api, "jobs/%d" % result.returns["ids"][1])["job"]
     assert new["priority"] == 7 and new["settings"]["FOO"] == "bar"
     assert [c["text"] for c in api_get(api, "jobs/%d/comments" % first)] == ["retry"]
 
@@ -87,23 +91,23 @@ def test_missing_assets_are_named_and_force_overrides(server, ctl, api, make_job
     assert refused.status == 9 and "no-such-medium" in refused.message and "force" in refused.message
     assert clone_id(api, job_id) is None
     forced = ctl("test", "restart", "--id", str(job_id), "--force", *server.cli_creds())
-    assert forced.status == 0 and forced.returns == [clone_id(api, job_id)]
+    assert forced.status == 0 and forced.returns["ids"] == [clone_id(api, job_id)]
 
 
 def test_force_restarts_the_newest_clone_once_it_finished(server, client, api, make_job):
     job_id = make_job(result="failed")
-    first = _restart.restart_jobs(client, [job_id]).returns[0]
+    first = _restart.restart_jobs(client, [job_id]).returns["ids"][0]
     assert _restart.restart_jobs(client, [job_id], force=True).changed is False  # the clone is still pending
     api_post(api, "jobs/%d/set_done" % first, result="failed")
     again = _restart.restart_jobs(client, [job_id], force=True)
-    assert again.changed and again.returns == [clone_id(api, first)]
+    assert again.changed and again.returns["ids"] == [clone_id(api, first)]
 
 
 def test_running_job_is_restarted(server, ctl, api, make_job):
     job_id = make_job()
     server.sql("UPDATE jobs SET state='running', t_started=now() WHERE id=%d" % job_id)
     run = ctl("test", "restart", "--id", str(job_id), *server.cli_creds())
-    assert run.status == 0 and run.returns == [clone_id(api, job_id)]
+    assert run.status == 0 and run.returns["ids"] == [clone_id(api, job_id)]
     assert api_get(api, "jobs/%d" % job_id)["job"]["result"] == "user_restarted"
 
 

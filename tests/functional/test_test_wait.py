@@ -112,4 +112,5 @@ def test_restart_with_wait_waits_for_the_new_job(server, api, make_job):
         clone = api.get(api.base + "jobs/%d" % job_id).json()["job"]["clone_id"]
     api_post(api, "jobs/%d/set_done" % clone, result="passed")
     rc, envelope = finish(proc)
-    assert rc == 0 and envelope["returns"] == {"ids": [clone], "results": {str(clone): "passed"}}
+    shape = {"ids": [clone], "clones": {str(job_id): clone}, "results": {str(clone): "passed"}}
+    assert rc == 0 and envelope["returns"] == shape

@@ -149,11 +149,11 @@ def test_status_of_idle_and_running_worker(server, ctl, module, own_worker, make
     worker = own_worker()
     idle = ctl("worker", "status", "--id", str(worker["id"]))
     assert idle.envelope == {"invocation": {"status": 0, "message": "ok"},
-                             "returns": {"status": "idle", "job_id": None}}
+                             "returns": {"status": "idle", "jobid": None}}
     job_id = make_job()
     make_running(server, worker["id"], job_id)
     running = ctl("worker", "status", "--id", str(worker["id"]))
-    assert running.returns == {"status": "running", "job_id": job_id}
+    assert running.returns == {"status": "running", "jobid": job_id}
     mod = module("worker", {"action": "status", "id": worker["id"]})
     assert (mod.status, mod.returns) == (0, running.returns)
     assert worker["id"] in ids(ctl("worker", "search", "--status", "running"))

@@ -116,3 +116,53 @@ def test_repeatable_options_take_several_values_per_flag():
 def test_abbreviated_flags_are_refused(capsys):
     code, out = _run(capsys, "test", "status", "--id", "1", "--foll")
     assert code == 4 and "unrecognized arguments: --foll" in out
+
+
+def test_worker_search_host_is_the_worker_filter_and_from_the_server():
+    args = vars(openqa_ctl.build_parser("worker").parse_args(
+        ["worker", "search", "--host", "testhost", "--from", "http://127.0.0.1:9526"]))
+    assert (args["worker_host"], args["host"]) == ("testhost", "http://127.0.0.1:9526")
+    other = vars(openqa_ctl.build_parser("test").parse_args(["test", "status", "--id", "1", "--host", "o3"]))
+    assert other["host"] == "o3"
+
+
+@pytest.mark.parametrize("argv, says", [
+    (["worker", "search", "--host", "a", "--worker-host", "b"],
+     "--host 'a' and --worker-host 'b' both set worker_host"),
+    (["test", "status", "--id", "1", "--host", "o3", "--from", "osd"], "--host 'o3' and --from 'osd' both set host"),
+    (["test", "clone", "--id", "1", "--force", "--no-force"], "both set force"),
+    (["test", "restart", "--id", "1", "--prio", "1", "--prio", "2"], "both set prio"),
+    (["test", "status", "--id", "1", "--api-secret", "s1", "--api_secret", "s2"], "--api-secret (hidden)"),
+])
+def test_two_flags_setting_one_option_differently_are_ambiguous(capsys, argv, says):
+    code, out = _run(capsys, *argv)
+    assert code == 3 and says in json.loads(out)["invocation"]["message"]
+    assert "s1" not in out and "s2" not in out
+
+
+def test_the_same_value_twice_is_not_a_conflict():
+    args = vars(openqa_ctl.build_parser("test").parse_args(
+        ["test", "clone", "--id", "1", "--force", "--force", "yes", "--host", "o3", "--from", "o3"]))
+    assert (args["force"], args["host"]) == ("yes", "o3")
+
+
+def test_help_and_completion_show_the_dashed_spelling_first(capsys):
+    with pytest.raises(SystemExit):
+        openqa_ctl.main(["worker", "search", "--help"])
+    text = capsys.readouterr().out
+    assert "--host WORKER_HOST, --worker-host WORKER_HOST, --worker_host WORKER_HOST" in text
+    assert "--from HOST" in text and "--api-key API_KEY, --api_key API_KEY" in text
+    with pytest.raises(SystemExit):
+        openqa_ctl.main(["--completion", "bash"])
+    script = capsys.readouterr().out
+    probe = script + ('\nCOMP_WORDS=(openqa-ctl group info --builds); COMP_CWORD=3; _openqa_ctl; '
+                      'echo "${COMPREPLY[@]}"\n')
+    completed = subprocess.run(["bash", "-c", probe], capture_output=True, text=True, check=True)
+    assert completed.stdout.split()[:2] == ["--builds-younger", "--builds_younger"]
+
+
+def test_json_data_setting_one_option_twice_differently_is_ambiguous(capsys, tmp_path):
+    data = tmp_path / "options.json"
+    data.write_text(json.dumps({"host": "http://127.0.0.1:9", "from": "http://127.0.0.1:8", "id": [1]}))
+    code, out = _run(capsys, "test", "status", "--json-data", str(data))
+    assert code == 3 and "sets host twice (as host and as from)" in json.loads(out)["invocation"]["message"]

@@ -66,3 +66,58 @@ def test_prepare_applies_defaults_and_rejects_strays_missing_and_conflicts():
         ENTRY.prepare(action, {"id": 1, "a": "x", "b": "y"})
     with pytest.raises(InvalidInputError, match="unknown action"):
         ENTRY.action("nope")
+
+
+def test_an_explicit_default_is_not_given():
+    """Playbooks pass defaults explicitly (variables, module_defaults): they neither conflict nor are stray."""
+    from ansible_collections.openqa.client.plugins.module_utils._jobs import ENTRY as TEST
+
+    clone = TEST.prepare(TEST.action("clone"), {"id": [5], "skip_deps": False, "clone_children": True})
+    assert (clone["skip_deps"], clone["clone_children"]) == (False, True)
+    restart = TEST.prepare(TEST.action("restart"), {"id": [5], "parent": True, "skip_children": "no",
+                                                    "timeout": "1h", "interval": "30s"})
+    assert (restart["parent"], restart["skip_children"], restart["timeout"]) == (True, False, 3600.0)
+    # an option the action does not use, at its default, is not stray either
+    assert TEST.prepare(TEST.action("stop"), {"id": [5], "wait": False, "limit": 500})["id"] == [5]
+    with pytest.raises(AmbiguousError, match="exclude each other"):
+        TEST.prepare(TEST.action("clone"), {"id": [5], "skip_deps": True, "clone_children": True})
+    with pytest.raises(InvalidInputError, match="is not used by"):
+        TEST.prepare(TEST.action("stop"), {"id": [5], "wait": True})
+
+
+def test_argument_spec_declares_the_defaults_as_a_task_writes_them():
+    from ansible_collections.openqa.client.plugins.module_utils._jobs import ENTRY as TEST
+    from ansible_collections.openqa.client.plugins.module_utils._runner import argument_spec
+
+    spec = argument_spec(TEST)
+    assert (spec["force"]["default"], spec["limit"]["default"], spec["timeout"]["default"]) == (False, 500, "1h")
+    assert (spec["interval"]["default"], spec["request_timeout"]["default"], spec["deadline"]["default"]) == \
+        ("30s", "30s", "2m")
+    assert "default" not in spec["follow"]  # its default depends on the action
+    for option in TEST.options:
+        if option.default is not None:
+            assert option.coerce(option.doc_default) == option.default
+
+
+@pytest.mark.parametrize("value, pairs", [
+    ('DISTRI=opensuse VERSION=Tumbleweed FLAVOR=DVD',
+     [("DISTRI", "opensuse"), ("VERSION", "Tumbleweed"), ("FLAVOR", "DVD")]),
+    ('A=1 B="x y" C=', [("A", "1"), ("B", "x y"), ("C", "")]),
+    ("TEST+=x", [("TEST+", "x")]),
+    ('DESC="kept as written"', [("DESC", '"kept as written"')]),  # one pair: its value is not re-parsed
+    (["DESC=two words", "B=2"], [("DESC", "two words"), ("B", "2")]),  # a list item is one pair
+    ("WORKER_CLASS=qemu_x86_64,tap", [("WORKER_CLASS", "qemu_x86_64,tap")]),
+])
+def test_one_string_of_pairs_is_split_shell_style(value, pairs):
+    assert parse_key_values(value, "vars") == pairs
+
+
+@pytest.mark.parametrize("value, says", [
+    ("A=1,B=2", "two settings separated by a comma"),
+    (["A=1, B=2"], "two settings separated by a comma"),
+    ("DESC=two words", "mixes KEY=VALUE pairs with 'words'"),
+    ('A="open', "close the quotes"),
+])
+def test_pairs_that_would_silently_become_one_value_are_refused(value, says):
+    with pytest.raises(InvalidInputError, match=says):
+        parse_key_values(value, "vars")

@@ -7,7 +7,7 @@ import pytest
 from ansible_collections.openqa.client.plugins.module_utils.envelope import InvalidInputError
 from ansible_collections.openqa.client.plugins.module_utils._workers import (
     ENTRY,
-    parse_property_filters,
+    property_filters,
     select_fields,
     worker_matches,
 )
@@ -18,7 +18,7 @@ WORKER = {"alive": 1, "connected": 1, "error": None, "host": "Box", "id": 7, "in
 
 def matches(**given) -> bool:
     params = ENTRY.prepare(ENTRY.action("search"), given)
-    return worker_matches(WORKER, params, parse_property_filters(params["property"]))
+    return worker_matches(WORKER, params, property_filters(params["property"]))
 
 
 @pytest.mark.parametrize("given, expected", [
@@ -43,10 +43,15 @@ def test_filters(given, expected):
     assert matches(**given) is expected
 
 
-@pytest.mark.parametrize("bad", ["WORKER_CLASS", "=x", " =x"])
+@pytest.mark.parametrize("bad", ["WORKER_CLASS", "=x", [" =x"], "WORKER_CLASS=a,CPU_ARCH=b"])
 def test_malformed_property_is_invalid_input(bad):
-    with pytest.raises(InvalidInputError, match="not KEY=VAL"):
-        parse_property_filters([bad])
+    with pytest.raises(InvalidInputError, match="not KEY=VALUE: write it like WORKER_CLASS=|two settings"):
+        ENTRY.prepare(ENTRY.action("search"), {"property": bad})
+
+
+def test_several_properties_in_one_string_are_split_shell_style():
+    assert matches(property="WORKER_CLASS=qemu_i686 CPU_ARCH=x86_64") is True
+    assert matches(property="WORKER_CLASS=qemu_i686 CPU_ARCH=arm") is False
 
 
 def test_display_is_case_insensitive_and_keeps_server_spelling():

@@ -1,0 +1,61 @@
+"""run_module: what a module answers when the action crashes or requests is missing."""
+
+from __future__ import annotations
+
+import typing as t
+
+import pytest
+from ansible.module_utils.basic import missing_required_lib
+
+from ansible_collections.openqa.client.plugins.module_utils import _runner
+from ansible_collections.openqa.client.plugins.module_utils._spec import Action, Entry
+
+
+class Exited(Exception):
+    pass
+
+
+class FakeModule:
+    """The part of AnsibleModule run_module uses; exit_json/fail_json record and stop like the real ones."""
+
+    outcome: t.Dict[str, t.Any] = {}
+
+    def __init__(self, argument_spec: dict, supports_check_mode: bool) -> None:
+        self.params = {name: spec.get("default") for name, spec in argument_spec.items()}
+        self.params.update(action="go", host="http://127.0.0.1:9")
+        self.check_mode = False
+
+    def warn(self, message: str) -> None:
+        pass
+
+    def fail_json(self, **kwargs: t.Any) -> None:
+        FakeModule.outcome = dict(kwargs, failed=True)
+        raise Exited()
+
+    def exit_json(self, **kwargs: t.Any) -> None:
+        FakeModule.outcome = kwargs
+        raise Exited()
+
+
+def _crash(client: t.Any, params: dict) -> t.Any:
+    return int("²")
+
+
+CRASHING = Entry("demo", "", options=(), actions=(Action("go", _crash, ""),))
+
+
+def test_an_unexpected_exception_fails_with_msg_and_exception():
+    with pytest.raises(Exited):
+        _runner.run_module(FakeModule, CRASHING, True, missing_required_lib)
+    outcome = FakeModule.outcome
+    assert outcome["failed"] and outcome["status"] == 6 and outcome["changed"] is False
+    assert outcome["msg"].startswith("internal error (ValueError: invalid literal")
+    assert "Traceback" in outcome["exception"] and "_crash" in outcome["exception"]
+
+
+def test_missing_requests_is_ansibles_missing_required_lib_message(monkeypatch):
+    monkeypatch.setattr(_runner, "HAS_REQUESTS", False)
+    with pytest.raises(Exited):
+        _runner.run_module(FakeModule, CRASHING, True, missing_required_lib)
+    assert FakeModule.outcome["failed"] and FakeModule.outcome["msg"] == missing_required_lib("requests")
+    assert "Failed to import the required Python library (requests)" in FakeModule.outcome["msg"]
