@@ -126,14 +126,14 @@ credential_source:
   sample: none (anonymous)
 """
 
-from ansible.module_utils.basic import AnsibleModule
+from ansible.module_utils.basic import AnsibleModule, missing_required_lib
 
 from ansible_collections.openqa.client.plugins.module_utils._runner import run_module
 from ansible_collections.openqa.client.plugins.module_utils._api import ENTRY
 
 
 def main() -> None:
-    run_module(AnsibleModule, ENTRY, supports_check_mode=True)
+    run_module(AnsibleModule, ENTRY, supports_check_mode=True, missing_lib=missing_required_lib)
 
 
 if __name__ == "__main__":
