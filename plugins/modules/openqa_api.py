@@ -21,9 +21,9 @@ options:
       - The HTTP method. Only a V(GET) is retried; a V(POST), V(PUT) or V(DELETE) is sent once.
       - In check mode a V(GET) is sent and any other method is not; its result is then V(changed=true) and
         RV(returns) describes the request that would be sent.
-      - The default is V(GET).
     type: str
     choices: [GET, POST, PUT, DELETE]
+    default: GET
   path:
     description:
       - The route, relative to O(apibase) as C(openqa-cli api) takes it, so V(jobs/1) and V(/jobs/1) both mean
@@ -54,13 +54,15 @@ options:
     type: str
   json:
     description:
-      - Send the body labelled C(Content-Type application/json), as C(openqa-cli api --json). The default is V(false).
+      - Send the body labelled C(Content-Type application/json), as C(openqa-cli api --json).
     type: bool
+    default: false
   apibase:
     description:
       - The base O(path) is relative to. V(/) reaches the routes outside the API, such as
-        V(/dashboard_build_results). The default is V(/api/v1).
+        V(/dashboard_build_results).
     type: str
+    default: /api/v1
 extends_documentation_fragment:
   - openqa.client.connection
   - openqa.client.connection.attributes
