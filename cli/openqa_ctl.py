@@ -12,6 +12,7 @@ import argparse
 import importlib
 import json
 import os
+import re
 import sys
 import typing as t
 
@@ -25,7 +26,7 @@ from ansible_collections.openqa.client.plugins.module_utils.envelope import (
 from ansible_collections.openqa.client.plugins.module_utils._runner import CONNECTION_OPTIONS, execute
 from ansible_collections.openqa.client.plugins.module_utils._spec import Entry, Option
 
-VERSION = "0.1.0"
+COLLECTION_DIR = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 
 class _Entries(t.Mapping[str, Entry]):
@@ -67,10 +68,35 @@ class _Parser(argparse.ArgumentParser):
         raise InvalidInputError("%s: %s (see '%s --help')" % (self.prog, message, self.prog))
 
 
+def version() -> str:
+    """The collection's version from its one source: galaxy.yml (pip installs it with the collection), or the
+    MANIFEST.json that ansible-galaxy writes from it."""
+    try:
+        with open(os.path.join(COLLECTION_DIR, "galaxy.yml"), encoding="utf-8") as handle:
+            # the pattern pyproject.toml gives hatch for the package version
+            match = re.search(r"(?m)^version:\s*['\"]?([^'\"\s]+)", handle.read())
+        if match:
+            return match.group(1)
+    except OSError:
+        pass
+    try:
+        with open(os.path.join(COLLECTION_DIR, "MANIFEST.json"), encoding="utf-8") as handle:
+            return str(json.load(handle)["collection_info"]["version"])
+    except (OSError, ValueError, KeyError, TypeError):
+        return "unknown"
+
+
+class _PrintVersion(argparse.Action):
+    """--version reads the version only when asked."""
+
+    def __call__(self, parser: t.Any, namespace: t.Any, values: t.Any, option_string: t.Any = None) -> None:
+        print("openqa-ctl " + version())
+        parser.exit()
+
+
 class _PrintModulesPath(argparse.Action):
     def __call__(self, parser: t.Any, namespace: t.Any, values: t.Any, option_string: t.Any = None) -> None:
-        collection = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-        print(os.path.join(collection, "plugins", "modules"))
+        print(os.path.join(COLLECTION_DIR, "plugins", "modules"))
         parser.exit()
 
 
@@ -105,7 +131,7 @@ def build_parser(only: t.Optional[str] = None) -> _Parser:
     top = _Parser(prog="openqa-ctl", description="Drive openQA: test, worker, group and build actions. "
                   "Prints {\"invocation\": {\"status\": N, \"message\": ...}, \"returns\": ...}; "
                   "the exit code is the status.")
-    top.add_argument("--version", action="version", version="openqa-ctl " + VERSION)
+    top.add_argument("--version", action=_PrintVersion, nargs=0, help="print the version and exit")
     top.add_argument("--completion", choices=("bash",), action=_PrintCompletion,
                      help="print a shell completion script: eval \"$(openqa-ctl --completion bash)\"")
     top.add_argument("--ansible-library", action=_PrintModulesPath, nargs=0,
