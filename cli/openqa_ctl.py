@@ -126,8 +126,10 @@ def _add_option(parser: t.Any, option: Option) -> None:
                             action="store_const", const=False, help=argparse.SUPPRESS)
 
 
-def build_parser(only: t.Optional[str] = None) -> _Parser:
-    """The parser; with ``only`` (an entry name) just that entry's subparsers, which is all a call needs."""
+def build_parser(only: t.Optional[str] = None, action_name: t.Optional[str] = None) -> _Parser:
+    """The parser for one call: with ``only`` (an entry name) just that entry, and with ``action_name`` just
+    that action's options (the other actions only named, for help and errors). Without ``only`` the entries
+    without their actions: all that --help, --version and an unknown entry need."""
     top = _Parser(prog="openqa-ctl", description="Drive openQA: test, worker, group and build actions. "
                   "Prints {\"invocation\": {\"status\": N, \"message\": ...}, \"returns\": ...}; "
                   "the exit code is the status.")
@@ -139,23 +141,31 @@ def build_parser(only: t.Optional[str] = None) -> _Parser:
     entry_parsers = top.add_subparsers(dest="entry", metavar="ENTRY")
     for entry in (ENTRIES[only],) if only in ENTRIES else ENTRIES.values():
         entry_parser = entry_parsers.add_parser(entry.name, help=entry.help, description=entry.help)
+        if only is None:
+            continue
+        wanted = next((a.name for a in entry.actions if action_name in (a.name,) + a.aliases), None)
         action_parsers = entry_parser.add_subparsers(dest="action", metavar="ACTION")
         for action in entry.actions:
             parser = action_parsers.add_parser(action.name, aliases=list(action.aliases),
                                                help=action.help, description=action.help)
-            for name in action.options:
-                _add_option(parser, entry.option(name))
-            common = parser.add_argument_group("connection and output")
-            for option in CONNECTION_OPTIONS:
-                _add_option(common, option)
-            common.add_argument("--json-data", metavar="FILE",
-                                help="JSON object of options (flag names as keys); flags win over it")
-            common.add_argument("--check", action="store_true",
-                                help="say what would change, send no POST/PUT/DELETE")
-            common.add_argument("--pretty", action="store_true", help="indent the JSON output")
-            common.add_argument("--format", choices=("json", "yaml", "table"), default="json",
-                                help="json (default: the proposal's envelope), yaml, or a table for people")
+            if wanted in (None, action.name):
+                _add_options(parser, entry, action)
     return top
+
+
+def _add_options(parser: t.Any, entry: Entry, action: t.Any) -> None:
+    for name in action.options:
+        _add_option(parser, entry.option(name))
+    common = parser.add_argument_group("connection and output")
+    for option in CONNECTION_OPTIONS:
+        _add_option(common, option)
+    common.add_argument("--json-data", metavar="FILE",
+                        help="JSON object of options (flag names as keys); flags win over it")
+    common.add_argument("--check", action="store_true",
+                        help="say what would change, send no POST/PUT/DELETE")
+    common.add_argument("--pretty", action="store_true", help="indent the JSON output")
+    common.add_argument("--format", choices=("json", "yaml", "table"), default="json",
+                        help="json (default: the proposal's envelope), yaml, or a table for people")
 
 
 def read_json_data(path: str, entry: Entry) -> dict:
@@ -188,8 +198,9 @@ def run(argv: t.Sequence[str], environ: t.Optional[t.Mapping[str, str]] = None) 
     if not argv:
         raise InvalidInputError("no entry point given: use one of %s (see 'openqa-ctl --help')"
                                 % ", ".join(ENTRIES))
-    first = next((arg for arg in argv if not arg.startswith("-")), None)
-    args = vars(build_parser(first if first in ENTRIES else None).parse_args(argv))
+    words = [arg for arg in argv if not arg.startswith("-")]
+    entry_name = words[0] if words and words[0] in ENTRIES else None
+    args = vars(build_parser(entry_name, words[1] if entry_name and len(words) > 1 else None).parse_args(argv))
     entry = ENTRIES[args["entry"]]
     if not args.get("action"):
         raise InvalidInputError("no action given for %s: use one of %s (see 'openqa-ctl %s --help')"

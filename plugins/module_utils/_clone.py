@@ -9,7 +9,6 @@ from __future__ import annotations
 import re
 import typing as t
 
-from ansible_collections.openqa.client.plugins.module_utils.config import normalize_host, resolve_connection
 from ansible_collections.openqa.client.plugins.module_utils.envelope import (
     AmbiguousError,
     InvalidInputError,
@@ -98,6 +97,9 @@ def _destination(client: t.Any, to: t.Optional[str]) -> t.Any:
     """The client for --to: same settings, credentials of that host (environment, then client.conf)."""
     if not to:
         return client
+    # here, not at the top: openqa-ctl test --help loads this module and needs no configuration
+    from ansible_collections.openqa.client.plugins.module_utils.config import normalize_host, resolve_connection
+
     url = normalize_host(to)
     if url == client.base_url:
         return client

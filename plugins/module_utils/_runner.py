@@ -11,9 +11,8 @@ from __future__ import annotations
 
 import typing as t
 
-from ansible_collections.openqa.client.plugins.module_utils.client import HAS_REQUESTS, OpenQAClient
-from ansible_collections.openqa.client.plugins.module_utils.config import resolve_connection
 from ansible_collections.openqa.client.plugins.module_utils.envelope import (
+    InvalidInputError,
     OpenQAError,
     Result,
     Status,
@@ -54,15 +53,19 @@ def execute(
     on_progress: t.Optional[t.Callable[[str], None]] = None,
 ) -> Result:
     """Validate, connect and run; every expected failure becomes a Result with its status."""
-    if not HAS_REQUESTS:
-        return Result(status=Status.INVALID_INPUT,
-                      message="the Python library 'requests' is missing: pip install requests")
     connection = None
     try:
         action = entry.action(raw.get("action"))
         params = entry.prepare(action, {k: v for k, v in raw.items() if k not in CONNECTION_NAMES})
         options = connection_values(raw)
+        # imported only for valid input: openqa-ctl's help, completion and input errors answer without them
+        from ansible_collections.openqa.client.plugins.module_utils.config import resolve_connection
+
         connection = resolve_connection(options, from_json_data, environ)
+        from ansible_collections.openqa.client.plugins.module_utils.client import HAS_REQUESTS, OpenQAClient
+
+        if not HAS_REQUESTS:
+            raise InvalidInputError("the Python library 'requests' is missing: pip install requests")
         client = OpenQAClient(
             connection.url, connection.api_key, connection.api_secret,
             read_timeout=options["request_timeout"], retries=options["retries"],

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import re
 import typing as t
-from dataclasses import dataclass, field
 
 from ansible_collections.openqa.client.plugins.module_utils.envelope import (
     AmbiguousError,
@@ -53,8 +52,9 @@ def parse_key_values(value: t.Any, name: str) -> list:
     return pairs
 
 
-@dataclass(frozen=True)
-class Option:
+# Declarations are NamedTuples, not dataclasses: importing dataclasses (and inspect) would cost
+# every openqa-ctl call more than the rest of our modules together.
+class Option(t.NamedTuple):
     """One option; ``type`` is str, int, bool, float, duration or keyvalue; ``multiple`` repeats it."""
 
     name: str
@@ -148,8 +148,7 @@ class Option:
 Verb = t.Callable[[t.Any, dict], Result]
 
 
-@dataclass(frozen=True)
-class Action:
+class Action(t.NamedTuple):
     name: str
     run: Verb
     help: str
@@ -161,12 +160,11 @@ class Action:
     conflicts: t.Tuple[t.Tuple[str, str], ...] = ()
 
 
-@dataclass(frozen=True)
-class Entry:
+class Entry(t.NamedTuple):
     name: str
     help: str
     options: t.Tuple[Option, ...]
-    actions: t.Tuple[Action, ...] = field(default=())
+    actions: t.Tuple[Action, ...] = ()
 
     def option(self, name: str) -> Option:
         for option in self.options:
