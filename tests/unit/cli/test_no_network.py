@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 
@@ -22,8 +23,12 @@ print(json.dumps({"code": code, "requests": "requests" in sys.modules, "urllib3"
 
 
 def _probe(argv: list) -> dict:
+    # the collection is found as in this process (site-packages, or ansible-test's collection root),
+    # and no OPENQA_* variable or client.conf lends credentials
+    env = {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "HOME": "/nonexistent",
+           "OPENQA_CONFIG": "/nonexistent", "PYTHONPATH": os.pathsep.join(p for p in sys.path if p)}
     done = subprocess.run([sys.executable, "-c", PROBE] + argv, capture_output=True, text=True, timeout=60,
-                          env={"PATH": "/usr/bin:/bin", "HOME": "/nonexistent"})
+                          env=env)
     return json.loads(done.stderr.strip().splitlines()[-1])
 
 
