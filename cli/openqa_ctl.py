@@ -57,11 +57,31 @@ CLI_ONLY = ("entry", "action", "json_data", "check", "pretty", "format")
 OUTPUT_FLAGS = ("--json-data", "--check", "--pretty", "--format")
 
 
+def _columns() -> int:
+    """The terminal's width as shutil.get_terminal_size finds it (COLUMNS, then the tty, else 80)."""
+    try:
+        return int(os.environ["COLUMNS"])
+    except (KeyError, ValueError):
+        pass
+    try:
+        return os.get_terminal_size(sys.__stdout__.fileno()).columns or 80
+    except (AttributeError, ValueError, OSError):
+        return 80
+
+
+class _Formatter(argparse.HelpFormatter):
+    """argparse's formatter without its shutil import (bz2, lzma, ...): a tenth of a --help's imports."""
+
+    def __init__(self, prog: str) -> None:
+        super().__init__(prog, width=_columns() - 2)
+
+
 class _Parser(argparse.ArgumentParser):
     """argparse that raises instead of printing usage and exiting 2, and takes no abbreviated flags
     (a pipeline's --forc must not silently mean --force)."""
 
     def __init__(self, *args: t.Any, **kwargs: t.Any) -> None:
+        kwargs.setdefault("formatter_class", _Formatter)
         super().__init__(*args, allow_abbrev=False, **kwargs)
 
     def error(self, message: str) -> t.NoReturn:
