@@ -7,15 +7,14 @@
 openqa-ctl), (c) benchmarks/gate-openqa-cli.sh (the steps as people script them with Debian's openqa-cli
 4.6). Each runs against the test server through tests/faultproxy.py in latency mode, which counts the
 requests. The worker stand-in sits in the proxy: when openQA answers a POST that created jobs (POST isos,
-a restart), it finishes them through the API before the answer goes back, so every job is final the
+a restart), it finishes them (one SQL UPDATE) before the answer goes back, so every job is final the
 moment a tool can first see it and every wait needs exactly one listing. Its time is measured and
 taken off the wall time. Attempt 1 of every ``failed_every``-th test fails, its restart passes.
 """
 
 from __future__ import annotations
 
-import concurrent.futures
-import http.client
+import gzip
 import importlib.util
 import json
 import os
@@ -30,7 +29,6 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 GROUP = "openqa.client gate benchmark"
 DISTRI, VERSION, ARCH, MACHINE = "gatebench", "1", "x86_64", "64bit"
-STANDIN_THREADS = 4
 
 
 def _faultproxy() -> t.Any:
@@ -69,42 +67,40 @@ def ensure_products(server: t.Any, sizes: t.Sequence[int], log: t.Callable[[str]
 
 
 class StandIn:
-    """Finishes the jobs a POST created, inside the proxy, before the POST's answer reaches the tool."""
+    """Finishes the jobs a POST created, inside the proxy, before the POST's answer reaches the tool.
+
+    With one SQL statement (``tests/openqa-server sql``) rather than a set_done per job: through the API
+    200 jobs take a minute on this shared server, longer than a client waits for an answer. The jobs from
+    POST isos get the plan's results (every ``failed_every``-th test fails), restarted ones pass.
+    """
 
     def __init__(self, server: t.Any, failed_every: int) -> None:
         self.server = server
         self.failed_every = failed_every
-        self.attempts: t.Dict[str, int] = {}
         self.seconds = 0.0
         self.finished = 0
         self._lock = threading.Lock()
-        self._local = threading.local()
 
     def on_answer(self, method: str, path: str, status: int, body: bytes) -> None:
         if method != "POST" or status != 200 or not re.search(r"/api/v1/(isos|jobs/(\d+/)?restart)\b", path):
             return
-        answer = json.loads(body)
+        # openQA gzips bigger answers for clients that accept it (requests does)
+        answer = json.loads(gzip.decompress(body) if body[:2] == b"\x1f\x8b" else body)
         if "/isos" in path:
             ids = [int(i) for i in answer.get("ids") or []]
+            result = ("CASE WHEN substring(test from '[0-9]+$')::int %% %d = 0 THEN 'failed' ELSE 'passed' END"
+                      % self.failed_every)
         else:
             ids = [int(new) for entry in answer.get("result") or [] for new in entry.values()]
+            result = "'passed'"
+        if not ids:
+            return
         start = time.monotonic()
-        with concurrent.futures.ThreadPoolExecutor(STANDIN_THREADS) as pool:
-            list(pool.map(self._finish, ids))
         with self._lock:
+            self.server.sql("UPDATE jobs SET state = 'done', result = %s, t_started = now(), t_finished = now() "
+                            "WHERE id IN (%s)" % (result, ",".join(str(i) for i in ids)))
+            self.finished += len(ids)
             self.seconds += time.monotonic() - start
-
-    def _finish(self, job_id: int) -> None:
-        conn = getattr(self._local, "server", None)
-        if conn is None:
-            conn = self._local.server = self.server.clone()
-        test = conn.request("GET", "jobs/%d" % job_id)["job"]["test"]
-        with self._lock:
-            attempt = self.attempts[test] = self.attempts.get(test, 0) + 1
-            self.finished += 1
-        number = int(test.rsplit("_", 1)[1])
-        result = "failed" if attempt == 1 and number % self.failed_every == 0 else "passed"
-        conn.request("POST", "jobs/%d/set_done" % job_id, {"result": result})
 
 
 def kind(method: str, path: str) -> str:

@@ -613,7 +613,7 @@ def report(results: dict, args: argparse.Namespace) -> str:
     scale = results.get("scale")
     if scale:
         lines += ["## 3. Scale: %d jobs on the server; builds %s seeded with SQL"
-                  % (scale["jobs_on_server"], ", ".join("%s (%d jobs)" % (b, s) for s, b in scale["builds"].items())),
+                  % (scale["jobs_on_server"], ", ".join("%s (%s jobs)" % (b, s) for s, b in scale["builds"].items())),
                   "",
                   "POST jobs took %.0f ms per job (10,000 jobs: %.0f s), so jobs are inserted with SQL as the API "
                   "stores them (columns, job_settings, %d test modules each; 10%% failed)."
@@ -736,9 +736,10 @@ def main() -> int:
             results["gate"] = gate.bench_gate(args, server, run_id, log)
     finally:
         proxy.close()
-    text = report(results, args)
-    Path(args.out).write_text(text)
+    # the raw numbers first (and through JSON, as a later run with --only reads them back)
     Path(args.out).with_suffix(".json").write_text(json.dumps(results, indent=1, default=str) + "\n")
+    text = report(json.loads(Path(args.out).with_suffix(".json").read_text()), args)
+    Path(args.out).write_text(text)
     print(text)
     log("wrote %s" % args.out)
     return 0
