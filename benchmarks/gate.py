@@ -44,7 +44,8 @@ def ensure_products(server: t.Any, sizes: t.Sequence[int], log: t.Callable[[str]
     groups = [g for g in server.request("GET", "job_groups") if g["name"] == GROUP]
     group_id = groups[0]["id"] if groups else server.request("POST", "job_groups", {"name": GROUP})["id"]
     suites = {s["name"] for s in server.request("GET", "test_suites")["TestSuites"]}
-    products = {(p["distri"], p["version"], p["flavor"], p["arch"]) for p in server.request("GET", "products")["Products"]}
+    products = {(p["distri"], p["version"], p["flavor"], p["arch"])
+                for p in server.request("GET", "products")["Products"]}
     templates = {(jt["test_suite"]["name"], jt["product"]["flavor"])
                  for jt in server.request("GET", "job_templates")["JobTemplates"]
                  if jt.get("group_name") == GROUP}
@@ -115,7 +116,8 @@ def bench_gate(args: t.Any, server: t.Any, run_id: str, log: t.Callable[[str], N
     group_id = ensure_products(server, args.gate_sizes, log)
     admin = server.state["keys"]["admin"]
     bindir = Path(args.ansible).parent
-    purelib = subprocess.run([str(bindir / "python"), "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])"],
+    purelib = subprocess.run([str(bindir / "python"), "-c",
+                              "import sysconfig; print(sysconfig.get_paths()['purelib'])"],
                              capture_output=True, text=True, check=True).stdout.strip()
     base_env = {k: v for k, v in os.environ.items() if not k.startswith(("OPENQA_", "PYTHON", "ANSIBLE_"))}
     base_env.update({"OPENQA_API_KEY": admin["key"], "OPENQA_API_SECRET": admin["secret"],

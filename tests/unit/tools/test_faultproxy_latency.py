@@ -13,7 +13,8 @@ from pathlib import Path
 
 import pytest
 
-_SPEC = importlib.util.spec_from_file_location("faultproxy_latency", Path(__file__).resolve().parents[2] / "faultproxy.py")
+_SPEC = importlib.util.spec_from_file_location("faultproxy_latency",
+                                               Path(__file__).resolve().parents[2] / "faultproxy.py")
 faultproxy = importlib.util.module_from_spec(_SPEC)
 sys.modules[_SPEC.name] = faultproxy  # its dataclasses look their module up there
 _SPEC.loader.exec_module(faultproxy)
