@@ -8,8 +8,9 @@ Run it through ``scripts/bench`` (which sets up the tools); it only needs the st
 Everything talks to the project's test server on 127.0.0.1 (never reset or stopped here) and
 creates its own jobs under unique BUILD names ``bench-<epoch>-...``.
 
-Sections (``--only``): latency, module, scale, wait. Results go to a markdown file (``--out``)
-and, next to it, the raw numbers as JSON.
+Sections (``--only``): latency, noreq, module, scale, wait, gate (benchmarks/gate.py). Results go to a
+markdown file (``--out``) and, next to it, the raw numbers as JSON; sections not run this time are kept
+from the JSON of the previous run.
 """
 
 from __future__ import annotations
@@ -31,6 +32,8 @@ import time
 import urllib.parse
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
+
+import gate  # benchmarks/gate.py, next to this file
 
 ROOT = Path(__file__).resolve().parents[1]
 SERVER_SCRIPT = ROOT / "tests" / "openqa-server"
@@ -61,6 +64,7 @@ class Server:
     """The test server: an admin session (Basic auth, honoured from localhost) and SQL."""
 
     def __init__(self, state_file: Path) -> None:
+        self.state_file = state_file
         self.state = json.loads(state_file.read_text())
         self.url = self.state["url"]
         parts = urllib.parse.urlsplit(self.url)
@@ -92,6 +96,10 @@ class Server:
         if response.status >= 400:
             raise RuntimeError("%s %s: HTTP %d: %s" % (method, url, response.status, data[:300]))
         return json.loads(data)
+
+    def clone(self) -> "Server":
+        """Another connection, for another thread."""
+        return Server(self.state_file)
 
     def sql(self, statement: str) -> str:
         return subprocess.run([str(SERVER_SCRIPT), "sql", statement], check=True, capture_output=True,
@@ -295,6 +303,8 @@ def bench_latency(args: argparse.Namespace, server: Server, run_id: str) -> dict
         "openqa-cli api jobs/N": [args.openqa_cli, "api", "--host", url, "jobs/%d" % job],
         "python openqa_client one-liner": [args.pyclient, "-c", py_one_liner],
         "curl jobs/N": [args.curl, "-sf", "-H", "Accept: application/json", "%s/api/v1/jobs/%d" % (url, job)],
+        "requests one-liner": [python, "-c", "import requests; requests.get('%s/api/v1/jobs/%d').json()"
+                               % (url, job)],
         "floor: python -c pass": [python, "-c", "pass"],
         "floor: python -c 'import requests'": [python, "-c", "import requests"],
     })
@@ -304,6 +314,36 @@ def bench_latency(args: argparse.Namespace, server: Server, run_id: str) -> dict
     profile = importtime_profile(args.ctl, ["test", "status", "--id", str(job), "--host", url], env)
     return {"job": job, "commands": {k: " ".join(v) for k, v in commands.items()},
             "times": {k: summary(v) for k, v in times.items()}, "importtime": profile}
+
+
+# ---------------------------------------------------------------- 1b. answers that need no network
+
+
+NOREQ = {  # name: argv of openqa-ctl; each must answer without importing requests
+    "--help": ["--help"],
+    "test status --help": ["test", "status", "--help"],
+    "--version": ["--version"],
+    "--completion bash": ["--completion", "bash"],
+    "bad input: test status --id x": ["test", "status", "--id", "x"],
+    "bad input: unknown action": ["test", "nope"],
+}
+
+
+def bench_noreq(args: argparse.Namespace) -> dict:
+    commands = {"openqa-cli --help": [args.openqa_cli, "--help"]}
+    commands.update(("openqa-ctl " + name, [args.ctl] + argv) for name, argv in NOREQ.items())
+    python = str(Path(args.ctl).parent / "python")
+    commands["floor: python -c pass"] = [python, "-c", "pass"]
+    env = clean_env()
+    log("noreq: %d interleaved rounds (+3 warm-up) of %d commands" % (args.runs, len(commands)))
+    times = interleaved(commands, args.runs, 3, env, ok_codes={"openqa-ctl " + n: (0, 4) for n in NOREQ})
+    profiles = {}
+    for name in ("--help", "bad input: test status --id x"):
+        profile = importtime_profile(args.ctl, NOREQ[name], env)
+        profiles[name] = {"total_us": profile["total_us"],
+                          "requests_imported": profile["groups"][next(iter(profile["groups"]))] > 0}
+    return {"commands": {k: " ".join(v) for k, v in commands.items()},
+            "times": {k: summary(v) for k, v in times.items()}, "importtime": profiles}
 
 
 # ---------------------------------------------------------------- 2. module overhead
@@ -519,6 +559,10 @@ def report(results: dict, args: argparse.Namespace) -> str:
             lines.append("| `%s` | %s | %s-%s | %s |" % cells)
         ours = times["openqa-ctl test status"]["median"]
         targets.append(("CLI latency <= 0.6x openqa-cli", "%.2fx" % (ours / cli), ours / cli <= 0.6))
+        if "requests one-liner" in times:
+            bare = times["requests one-liner"]["median"]
+            targets.append(("one read <= 1.15x `python -c 'import requests; requests.get(URL).json()'`",
+                            "%.2fx" % (ours / bare), ours / bare <= 1.15))
         imp = lat["importtime"]
         lines += ["", "`python -X importtime` of `openqa-ctl test status` (best of 3; importtime inflates "
                   "the times): %.0f ms of imports in total; ansible imported: %s."
@@ -532,6 +576,27 @@ def report(results: dict, args: argparse.Namespace) -> str:
             lines.append("| %s%s | %.1f | %.1f |" % ("&nbsp;" * 2 * row["depth"], row["name"], row["self_us"] / 1000,
                                                      row["cum_us"] / 1000))
         lines += ["", "</details>", ""]
+    noreq = results.get("noreq")
+    if noreq:
+        times = noreq["times"]
+        cli = times["openqa-cli --help"]["median"]
+        lines += ["## 1b. Answers that need no network: %d interleaved runs each after 3 warm-up rounds"
+                  % times["openqa-cli --help"]["n"], "",
+                  "| command | median ms | min-max ms | vs openqa-cli --help |", "|---|---:|---:|---:|"]
+        for name, stat in times.items():
+            cells = (name, ms(stat["median"]), ms(stat["min"]), ms(stat["max"]), ratio(stat["median"], cli))
+            lines.append("| `%s` | %s | %s-%s | %s |" % cells)
+        lines.append("")
+        for name, profile in noreq["importtime"].items():
+            lines.append("- `python -X importtime openqa-ctl %s`: %.0f ms of imports, requests imported: %s"
+                         % (" ".join(NOREQ[name]), profile["total_us"] / 1000,
+                            "yes" if profile["requests_imported"] else "no"))
+            targets.append(("`openqa-ctl %s` imports no requests" % " ".join(NOREQ[name]),
+                            "yes" if profile["requests_imported"] else "no", not profile["requests_imported"]))
+        lines.append("")
+        worst = max((stat["median"], name) for name, stat in times.items() if name.startswith("openqa-ctl"))
+        targets.append(("no-network answers < 0.25x `openqa-cli --help` (slowest: %s)" % worst[1],
+                        "%.2fx" % (worst[0] / cli), worst[0] / cli < 0.25))
     mod = results.get("module")
     if mod:
         times = mod["times"]
@@ -548,7 +613,7 @@ def report(results: dict, args: argparse.Namespace) -> str:
     scale = results.get("scale")
     if scale:
         lines += ["## 3. Scale: %d jobs on the server; builds %s seeded with SQL"
-                  % (scale["jobs_on_server"], ", ".join("%s (%d jobs)" % (b, s) for s, b in scale["builds"].items())),
+                  % (scale["jobs_on_server"], ", ".join("%s (%s jobs)" % (b, s) for s, b in scale["builds"].items())),
                   "",
                   "POST jobs took %.0f ms per job (10,000 jobs: %.0f s), so jobs are inserted with SQL as the API "
                   "stores them (columns, job_settings, %d test modules each; 10%% failed)."
@@ -605,6 +670,19 @@ def report(results: dict, args: argparse.Namespace) -> str:
                 targets.append(("wait: 1 request per poll for %d jobs" % wait["jobs"], "%d" % o["per_poll"],
                                 o["per_poll"] == 1))
         lines.append("")
+    gate_results = results.get("gate")
+    if gate_results:
+        lines += gate.report(gate_results)
+        for size, rows in gate_results["sizes"].items():
+            for way in ("playbook", "openqa-ctl"):
+                row = rows[way]
+                targets.append(("gate %s jobs, %s: requests <= 1.2x floor (4)" % (size, way),
+                                "%d (%.2fx)" % (row["requests"], row["requests"] / 4.0), row["requests"] <= 4.8))
+        big = gate_results["sizes"].get(str(max(int(s) for s in gate_results["sizes"])))
+        for way in ("playbook", "openqa-ctl"):
+            r = big[way]["own"] / big["openqa-cli"]["own"]
+            targets.append(("gate %d jobs, %s: own wall time <= 0.5x openqa-cli's"
+                            % (max(int(s) for s in gate_results["sizes"]), way), "%.2fx" % r, r <= 0.5))
     lines += ["## Targets", "", "| target | measured | verdict |", "|---|---|---|"]
     lines += ["| %s | %s | %s |" % (name, value, verdict(ok)) for name, value, ok in targets]
     lines.append("")
@@ -621,19 +699,27 @@ def main() -> int:
     parser.add_argument("--pyclient", required=True, help="a python with the PyPI openqa-client installed")
     parser.add_argument("--openqa-cli", default=shutil.which("openqa-cli") or "/usr/bin/openqa-cli")
     parser.add_argument("--curl", default=shutil.which("curl") or "/usr/bin/curl")
-    parser.add_argument("--only", default="latency,module,scale,wait")
+    parser.add_argument("--only", default="latency,noreq,module,scale,wait,gate")
     parser.add_argument("--runs", type=int, default=25, help="latency runs per command (module: half, >= 10)")
     parser.add_argument("--scale-runs", type=int, default=5)
     parser.add_argument("--build-sizes", type=lambda s: [int(x) for x in s.split(",")], default=[10, 1000])
     parser.add_argument("--search-limits", type=lambda s: [int(x) for x in s.split(",")], default=[500, 10000])
     parser.add_argument("--search-space", type=int, default=10000)
     parser.add_argument("--wait-jobs", type=int, default=50)
+    parser.add_argument("--gate-sizes", type=lambda s: [int(x) for x in s.split(",")], default=[10, 200])
+    parser.add_argument("--gate-latency", type=float, default=0.025, help="seconds per leg (0.025: 50 ms RTT)")
+    parser.add_argument("--gate-interval", type=float, default=2.0, help="poll interval of every way")
+    parser.add_argument("--gate-failed-every", type=int, default=10, help="every Nth test fails once")
     parser.add_argument("--out", default=str(ROOT / "benchmarks" / "results.md"))
     args = parser.parse_args()
     sections = args.only.split(",")
     server = Server(Path(args.state))
     run_id = str(int(time.time()))
-    results: dict = {"server": server.url, "run_id": run_id, "python": "Python %d.%d" % sys.version_info[:2]}
+    results: dict = {}
+    previous = Path(args.out).with_suffix(".json")
+    if previous.exists():
+        results = {k: v for k, v in json.loads(previous.read_text()).items() if k not in sections}
+    results.update({"server": server.url, "run_id": run_id, "python": "Python %d.%d" % sys.version_info[:2]})
     proxy = CountingProxy(server.host, server.port)
     try:
         if "latency" in sections:
@@ -644,11 +730,16 @@ def main() -> int:
             results["scale"] = bench_scale(args, server, proxy, run_id)
         if "wait" in sections:
             results["wait"] = bench_wait(args, server, proxy, run_id)
+        if "noreq" in sections:
+            results["noreq"] = bench_noreq(args)
+        if "gate" in sections:
+            results["gate"] = gate.bench_gate(args, server, run_id, log)
     finally:
         proxy.close()
-    text = report(results, args)
-    Path(args.out).write_text(text)
+    # the raw numbers first (and through JSON, as a later run with --only reads them back)
     Path(args.out).with_suffix(".json").write_text(json.dumps(results, indent=1, default=str) + "\n")
+    text = report(json.loads(Path(args.out).with_suffix(".json").read_text()), args)
+    Path(args.out).write_text(text)
     print(text)
     log("wrote %s" % args.out)
     return 0

@@ -12,6 +12,7 @@ import argparse
 import importlib
 import json
 import os
+import re
 import sys
 import typing as t
 
@@ -26,7 +27,7 @@ from ansible_collections.openqa.client.plugins.module_utils.envelope import (
 from ansible_collections.openqa.client.plugins.module_utils._runner import CONNECTION_OPTIONS, execute
 from ansible_collections.openqa.client.plugins.module_utils._spec import Entry, Option
 
-VERSION = "0.1.0"
+COLLECTION_DIR = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 
 class _Entries(t.Mapping[str, Entry]):
@@ -57,21 +58,66 @@ CLI_ONLY = ("entry", "action", "json_data", "check", "pretty", "format")
 OUTPUT_FLAGS = ("--json-data", "--check", "--pretty", "--format")
 
 
+def _columns() -> int:
+    """The terminal's width as shutil.get_terminal_size finds it (COLUMNS, then the tty, else 80)."""
+    try:
+        return int(os.environ["COLUMNS"])
+    except (KeyError, ValueError):
+        pass
+    try:
+        return os.get_terminal_size(sys.__stdout__.fileno()).columns or 80
+    except (AttributeError, ValueError, OSError):
+        return 80
+
+
+class _Formatter(argparse.HelpFormatter):
+    """argparse's formatter without its shutil import (bz2, lzma, ...): a tenth of a --help's imports."""
+
+    def __init__(self, prog: str) -> None:
+        super().__init__(prog, width=_columns() - 2)
+
+
 class _Parser(argparse.ArgumentParser):
     """argparse that raises instead of printing usage and exiting 2, and takes no abbreviated flags
     (a pipeline's --forc must not silently mean --force)."""
 
     def __init__(self, *args: t.Any, **kwargs: t.Any) -> None:
+        kwargs.setdefault("formatter_class", _Formatter)
         super().__init__(*args, allow_abbrev=False, **kwargs)
 
     def error(self, message: str) -> t.NoReturn:
         raise InvalidInputError("%s: %s (see '%s --help')" % (self.prog, message, self.prog))
 
 
+def version() -> str:
+    """The collection's version from its one source: galaxy.yml (pip installs it with the collection), or the
+    MANIFEST.json that ansible-galaxy writes from it."""
+    try:
+        with open(os.path.join(COLLECTION_DIR, "galaxy.yml"), encoding="utf-8") as handle:
+            # the pattern pyproject.toml gives hatch for the package version
+            match = re.search(r"(?m)^version:\s*['\"]?([^'\"\s]+)", handle.read())
+        if match:
+            return match.group(1)
+    except OSError:
+        pass
+    try:
+        with open(os.path.join(COLLECTION_DIR, "MANIFEST.json"), encoding="utf-8") as handle:
+            return str(json.load(handle)["collection_info"]["version"])
+    except (OSError, ValueError, KeyError, TypeError):
+        return "unknown"
+
+
+class _PrintVersion(argparse.Action):
+    """--version reads the version only when asked."""
+
+    def __call__(self, parser: t.Any, namespace: t.Any, values: t.Any, option_string: t.Any = None) -> None:
+        print("openqa-ctl " + version())
+        parser.exit()
+
+
 class _PrintModulesPath(argparse.Action):
     def __call__(self, parser: t.Any, namespace: t.Any, values: t.Any, option_string: t.Any = None) -> None:
-        collection = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-        print(os.path.join(collection, "plugins", "modules"))
+        print(os.path.join(COLLECTION_DIR, "plugins", "modules"))
         parser.exit()
 
 
@@ -138,12 +184,14 @@ def _add_option(parser: t.Any, option: Option, flags: t.Optional[t.Sequence[str]
                             const=False, action=_Once, option=option, help=argparse.SUPPRESS)
 
 
-def build_parser(only: t.Optional[str] = None) -> _Parser:
-    """The parser; with ``only`` (an entry name) just that entry's subparsers, which is all a call needs."""
+def build_parser(only: t.Optional[str] = None, action_name: t.Optional[str] = None) -> _Parser:
+    """The parser for one call: with ``only`` (an entry name) just that entry, and with ``action_name`` just
+    that action's options (the other actions only named, for help and errors). Without ``only`` the entries
+    without their actions: all that --help, --version and an unknown entry need."""
     top = _Parser(prog="openqa-ctl", description="Drive openQA: test, worker, group and build actions. "
                   "Prints {\"invocation\": {\"status\": N, \"message\": ...}, \"returns\": ...}; "
                   "the exit code is the status.")
-    top.add_argument("--version", action="version", version="openqa-ctl " + VERSION)
+    top.add_argument("--version", action=_PrintVersion, nargs=0, help="print the version and exit")
     top.add_argument("--completion", choices=("bash",), action=_PrintCompletion,
                      help="print a shell completion script: eval \"$(openqa-ctl --completion bash)\"")
     top.add_argument("--ansible-library", action=_PrintModulesPath, nargs=0,
@@ -151,25 +199,33 @@ def build_parser(only: t.Optional[str] = None) -> _Parser:
     entry_parsers = top.add_subparsers(dest="entry", metavar="ENTRY")
     for entry in (ENTRIES[only],) if only in ENTRIES else ENTRIES.values():
         entry_parser = entry_parsers.add_parser(entry.name, help=entry.help, description=entry.help)
+        if only is None:
+            continue
+        wanted = next((a.name for a in entry.actions if action_name in (a.name,) + a.aliases), None)
         # an entry with one action (api) takes its options directly: openqa-ctl api PATH
         action_parsers = entry_parser.add_subparsers(dest="action", metavar="ACTION") \
             if len(entry.actions) > 1 else None
         for action in entry.actions:
             parser = action_parsers.add_parser(action.name, aliases=list(action.aliases), help=action.help,
                                                description=action.help) if action_parsers else entry_parser
-            for name in action.options:
-                _add_option(parser, entry.option(name), action.flags_for(entry.option(name)))
-            common = parser.add_argument_group("connection and output")
-            for option in CONNECTION_OPTIONS:
-                _add_option(common, option, action.flags_for(option))
-            common.add_argument("--json-data", metavar="FILE",
-                                help="JSON object of options (flag names as keys); flags win over it")
-            common.add_argument("--check", action="store_true",
-                                help="say what would change, send no POST/PUT/DELETE")
-            common.add_argument("--pretty", action="store_true", help="indent the JSON output")
-            common.add_argument("--format", choices=("json", "yaml", "table"), default="json",
-                                help="json (default: the proposal's envelope), yaml, or a table for people")
+            if wanted in (None, action.name) or not action_parsers:
+                _add_options(parser, entry, action)
     return top
+
+
+def _add_options(parser: t.Any, entry: Entry, action: t.Any) -> None:
+    for name in action.options:
+        _add_option(parser, entry.option(name), action.flags_for(entry.option(name)))
+    common = parser.add_argument_group("connection and output")
+    for option in CONNECTION_OPTIONS:
+        _add_option(common, option, action.flags_for(option))
+    common.add_argument("--json-data", metavar="FILE",
+                        help="JSON object of options (flag names as keys); flags win over it")
+    common.add_argument("--check", action="store_true",
+                        help="say what would change, send no POST/PUT/DELETE")
+    common.add_argument("--pretty", action="store_true", help="indent the JSON output")
+    common.add_argument("--format", choices=("json", "yaml", "table"), default="json",
+                        help="json (default: the proposal's envelope), yaml, or a table for people")
 
 
 def read_json_data(path: str, entry: Entry) -> dict:
@@ -209,8 +265,9 @@ def run(argv: t.Sequence[str], environ: t.Optional[t.Mapping[str, str]] = None) 
     if not argv:
         raise InvalidInputError("no entry point given: use one of %s (see 'openqa-ctl --help')"
                                 % ", ".join(ENTRIES))
-    first = next((arg for arg in argv if not arg.startswith("-")), None)
-    parser = build_parser(first if first in ENTRIES else None)
+    words = [arg for arg in argv if not arg.startswith("-")]
+    entry_name = words[0] if words and words[0] in ENTRIES else None
+    parser = build_parser(entry_name, words[1] if entry_name and len(words) > 1 else None)
     namespace, extra = parser.parse_known_args(argv)
     args = vars(namespace)
     args.pop(SEEN, None)

@@ -16,8 +16,14 @@ In-process use (what the tests do)::
         ... point the client at proxy.url ...
         assert proxy.mutations() == []
 
+Latency mode (``latency=0.025``): every request waits that long before it is forwarded, and every
+``chunk`` bytes of the answer wait that long before they are sent: 25 ms each way is a 50 ms round
+trip, and a big answer pays one more delay per 64 KiB, like a TCP window at that distance. Each
+connection carries one request, so a client's keep-alive saves nothing here (on a real link it saves
+a round trip per request for the TCP handshake, more with TLS): the proxy errs against us.
+
 Standalone: ``python tests/faultproxy.py --upstream URL --fault '{"kind": "status", "status": 503}'``
-prints the proxy's URL and serves until ``--lifetime`` seconds have passed.
+(or ``--latency 0.025``) prints the proxy's URL and serves until ``--lifetime`` seconds have passed.
 """
 
 from __future__ import annotations
@@ -39,6 +45,7 @@ from urllib.parse import urlsplit
 
 KINDS = ("status", "delay", "reset", "drop", "truncate", "corrupt", "forward_then", "refuse_after")
 MAX_DELAY = 30.0  # a delay fault never holds a connection longer than this
+MAX_LATENCY = 1.0  # per leg: a latency mode beyond that is a mistake, not a network
 MAX_BODY = 64 * 1024 * 1024
 UPSTREAM_TIMEOUT = 60.0
 HOP_BY_HOP = frozenset({"connection", "keep-alive", "transfer-encoding", "content-length", "proxy-connection"})
@@ -103,10 +110,19 @@ class Record:
 class FaultProxy:
     """The proxy: an accept loop on 127.0.0.1 and one thread per connection."""
 
-    def __init__(self, upstream: str, *, lifetime: float = 600.0) -> None:
+    def __init__(self, upstream: str, *, lifetime: float = 600.0, latency: float = 0.0,
+                 chunk: int = 64 * 1024,
+                 on_answer: t.Optional[t.Callable[[str, str, int, bytes], None]] = None) -> None:
         parts = urlsplit(upstream)
         if parts.hostname not in ("127.0.0.1", "localhost", "::1"):
             raise ValueError("the fault proxy only forwards to a loopback server, not %s" % upstream)
+        if not 0.0 <= latency <= MAX_LATENCY or chunk < 1:
+            raise ValueError("latency must be 0 to %.0f s and chunk at least 1 byte" % MAX_LATENCY)
+        self.latency = latency
+        self.chunk = chunk
+        # called with (method, path, status, body) after openQA answered and before the client gets it:
+        # a benchmark's worker stand-in finishes the jobs a POST created before the client can poll them
+        self.on_answer = on_answer
         self.upstream = (parts.hostname, parts.port or 80)
         self.records: t.List[Record] = []
         self.faults: t.List[Fault] = []
@@ -246,6 +262,7 @@ class _Handler(http.server.BaseHTTPRequestHandler):
 
     def _serve(self, method: str, path: str, body: bytes) -> None:
         proxy: FaultProxy = self.server
+        time.sleep(proxy.latency)  # the request's way to the server
         fault = proxy._choose(method, path)  # pylint: disable=protected-access
         kind = fault.kind if fault else None
         if kind == "status":
@@ -255,6 +272,8 @@ class _Handler(http.server.BaseHTTPRequestHandler):
             self._reset()
             return
         status, _reason, headers, content = proxy.forward(method, path, dict(self.headers.items()), body)
+        if proxy.on_answer:
+            proxy.on_answer(method, path, status, content)
         if kind == "delay":
             time.sleep(fault.delay)
         headers = [(k, v) for k, v in headers if k.lower() not in HOP_BY_HOP]
@@ -287,7 +306,12 @@ class _Handler(http.server.BaseHTTPRequestHandler):
         reason = http.client.responses.get(status, "Injected")
         head = ["HTTP/1.1 %d %s" % (status, reason)] + ["%s: %s" % item for item in headers]
         head += ["Content-Length: %d" % len(content), "Connection: close", "", ""]
-        self.wfile.write("\r\n".join(head).encode("latin-1") + content[:send])
+        data = "\r\n".join(head).encode("latin-1") + content[:send]
+        proxy: FaultProxy = self.server
+        step = proxy.chunk if proxy.latency else max(len(data), 1)
+        for start in range(0, len(data), step):
+            time.sleep(proxy.latency)  # the answer's way back, per window
+            self.wfile.write(data[start:start + step])
         self.wfile.flush()
         self.close_connection = True
 
@@ -303,8 +327,11 @@ def main(argv: t.Optional[t.Sequence[str]] = None) -> int:
     parser.add_argument("--upstream", required=True, help="the openQA URL, e.g. http://127.0.0.1:9526")
     parser.add_argument("--fault", action="append", default=[], help="a Fault as a JSON object; repeat it")
     parser.add_argument("--lifetime", type=float, default=300.0, help="stop after this many seconds")
+    parser.add_argument("--latency", type=float, default=0.0,
+                        help="seconds of delay per request and per response chunk (0.025: 50 ms round trip)")
+    parser.add_argument("--chunk", type=int, default=64 * 1024, help="response chunk size for --latency")
     args = parser.parse_args(argv)
-    proxy = FaultProxy(args.upstream, lifetime=args.lifetime)
+    proxy = FaultProxy(args.upstream, lifetime=args.lifetime, latency=args.latency, chunk=args.chunk)
     proxy.add(*(Fault(**json.loads(text)) for text in args.fault))
     print(proxy.url, flush=True)
     try:

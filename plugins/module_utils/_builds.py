@@ -283,8 +283,9 @@ def wait(client: t.Any, params: dict) -> Result:
     selected = select_jobs(_existing_build(client, params), params)
     if not selected:
         return Result(returns={}, message="no job of the build matches the filters")
+    # the listing just read is the first poll: a build that is already final costs no second request
     return wait_for_jobs(client, [int(job["id"]) for job in selected], timeout=params["timeout"],
-                         interval=params["interval"])
+                         interval=params["interval"], listed={int(job["id"]): job for job in selected})
 
 
 # ---------------------------------------------------------------- new

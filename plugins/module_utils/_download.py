@@ -169,7 +169,7 @@ class _Fetcher:
         if response.status_code == 206:
             try:
                 first = next((chunk for chunk in chunks if chunk), b"")
-            except _TRANSFER_ERRORS as exc:
+            except _transfer_errors() as exc:
                 raise _Broken(type(exc).__name__)
             overlap, chunks = first[:1], itertools.chain([first[1:]], chunks)
             if total is None or not _same_last_byte(source, local, overlap):
@@ -211,7 +211,7 @@ class _Fetcher:
                     if time.monotonic() - shown >= _PROGRESS_EVERY:
                         shown = time.monotonic()
                         self.client.progress(_progress_line(name, done, total))
-            except _TRANSFER_ERRORS as exc:
+            except _transfer_errors() as exc:
                 raise _Broken(type(exc).__name__)
         return done
 
@@ -230,14 +230,13 @@ class _TooLarge(Exception):
 
 
 def _transfer_errors() -> tuple:
+    # imported when a download runs, not when the module loads: openqa-ctl test --help needs no requests
     try:
         import requests
     except ImportError:  # the client reports the missing library before any download
         return ()
     return (requests.exceptions.RequestException,)
 
-
-_TRANSFER_ERRORS = _transfer_errors()
 
 
 def _total(response: t.Any) -> t.Optional[int]:

@@ -9,13 +9,10 @@ imports ansible: the modules pass their AnsibleModule class in (see run_module).
 
 from __future__ import annotations
 
-import dataclasses
 import os
 import traceback
 import typing as t
 
-from ansible_collections.openqa.client.plugins.module_utils.client import HAS_REQUESTS, OpenQAClient
-from ansible_collections.openqa.client.plugins.module_utils.config import Connection, resolve_connection
 from ansible_collections.openqa.client.plugins.module_utils.envelope import (
     InvalidInputError,
     OpenQAError,
@@ -23,6 +20,9 @@ from ansible_collections.openqa.client.plugins.module_utils.envelope import (
     Status,
 )
 from ansible_collections.openqa.client.plugins.module_utils._spec import Entry, Option
+
+if t.TYPE_CHECKING:
+    from ansible_collections.openqa.client.plugins.module_utils.config import Connection
 
 CONNECTION_OPTIONS = (
     Option("host", "openQA URL or host name; a bare name means https except for localhost. "
@@ -63,14 +63,15 @@ def resolve_destination(params: t.Mapping[str, t.Any], from_json_data: t.Abstrac
     if bool(key) != bool(secret):
         raise InvalidInputError("%s is missing: give both to_api_key and to_api_secret for --to"
                                 % ("to_api_secret" if key else "to_api_key"))
+    from ansible_collections.openqa.client.plugins.module_utils.config import resolve_connection
+
     environ = os.environ if environ is None else environ
     json_data = {"api_key"} if {"to_api_key", "to_api_secret"} & set(from_json_data) else set()
     without_env = {k: v for k, v in environ.items() if k not in ("OPENQA_API_KEY", "OPENQA_API_SECRET")}
     connection = resolve_connection({"host": params["to"], "api_key": key, "api_secret": secret},
                                     frozenset(json_data), without_env)
     if key:
-        return dataclasses.replace(connection, credential_source="%s (to_api_key/to_api_secret)"
-                                   % connection.credential_source)
+        return connection._replace(credential_source="%s (to_api_key/to_api_secret)" % connection.credential_source)
     if connection.api_key is None:
         connection = resolve_connection({"host": params["to"]}, frozenset(), environ)
     return connection
@@ -86,18 +87,22 @@ def execute(
     on_progress: t.Optional[t.Callable[[str], None]] = None,
 ) -> Result:
     """Validate, connect and run; every expected failure becomes a Result with its status."""
-    if not HAS_REQUESTS:
-        return Result(status=Status.INVALID_INPUT,
-                      message="the Python library 'requests' is missing: pip install requests")
     connection = destination = None
     try:
         action = entry.action(raw.get("action"))
         params = entry.prepare(action, {k: v for k, v in raw.items() if k not in CONNECTION_NAMES})
         options = connection_values(raw)
+        # imported only for valid input: openqa-ctl's help, completion and input errors answer without them
+        from ansible_collections.openqa.client.plugins.module_utils.config import resolve_connection
+
         connection = resolve_connection(options, from_json_data, environ)
         destination = resolve_destination(params, from_json_data, environ)
         if destination:
             params["to"] = destination  # the verb gets the resolved connection, credentials included
+        from ansible_collections.openqa.client.plugins.module_utils.client import HAS_REQUESTS, OpenQAClient
+
+        if not HAS_REQUESTS:
+            raise InvalidInputError("the Python library 'requests' is missing: pip install requests")
         client = OpenQAClient(
             connection.url, connection.api_key, connection.api_secret,
             read_timeout=options["request_timeout"], retries=options["retries"],
@@ -132,6 +137,8 @@ def run_module(module_class: t.Any, entry: Entry, supports_check_mode: bool,
     """
     module = module_class(argument_spec=argument_spec(entry), supports_check_mode=supports_check_mode)
     raw = dict(module.params, action=entry.actions[0].name) if len(entry.actions) == 1 else module.params
+    from ansible_collections.openqa.client.plugins.module_utils.client import HAS_REQUESTS
+
     if not HAS_REQUESTS:
         module.fail_json(msg=missing_lib("requests"), status=int(Status.INVALID_INPUT), changed=False)
     try:

@@ -12,7 +12,6 @@ from __future__ import annotations
 import re
 import shlex
 import typing as t
-from dataclasses import dataclass, field
 
 from ansible_collections.openqa.client.plugins.module_utils.envelope import (
     AmbiguousError,
@@ -83,8 +82,9 @@ def _split_pairs(value: t.Any, name: str, example: str) -> list:
     return tokens
 
 
-@dataclass(frozen=True)
-class Option:
+# Declarations are NamedTuples, not dataclasses: importing dataclasses (and inspect) would cost
+# every openqa-ctl call more than the rest of our modules together.
+class Option(t.NamedTuple):
     """One option; ``type`` is str, int, bool, float, duration, keyvalue or raw (any JSON value, checked by the
     verb); ``multiple`` repeats it. ``positional`` (an argparse nargs) and ``short`` shape only the CLI."""
 
@@ -207,8 +207,7 @@ class Option:
 Verb = t.Callable[[t.Any, dict], Result]
 
 
-@dataclass(frozen=True)
-class Action:
+class Action(t.NamedTuple):
     name: str
     run: Verb
     help: str
@@ -231,12 +230,11 @@ class Action:
         return flags
 
 
-@dataclass(frozen=True)
-class Entry:
+class Entry(t.NamedTuple):
     name: str
     help: str
     options: t.Tuple[Option, ...]
-    actions: t.Tuple[Action, ...] = field(default=())
+    actions: t.Tuple[Action, ...] = ()
 
     def option(self, name: str) -> Option:
         for option in self.options:

@@ -59,8 +59,10 @@ class _Tracker:
 
 
 def wait_for_jobs(client: t.Any, job_ids: t.Sequence[int], *, timeout: float, interval: float,
-                  follow: bool = True) -> Result:
+                  follow: bool = True, listed: t.Optional[t.Mapping[int, dict]] = None) -> Result:
     """Poll until every job is final; returns ``{str(id): status word}`` for the ids asked for.
+
+    ``listed``: the jobs as the caller just listed them (build wait); they count as the first poll.
 
     With ``follow`` a restarted job is replaced by its clone (the word is the clone's).
     Status NOT_OK when any final word is not passed/softfailed, TIMEOUT when time ran out
@@ -68,9 +70,11 @@ def wait_for_jobs(client: t.Any, job_ids: t.Sequence[int], *, timeout: float, in
     """
     tracker = _Tracker(list(dict.fromkeys(job_ids)), follow)
     give_up_at = time.monotonic() + timeout
+    first = dict(listed or {})
     while True:
         wanted = tracker.pending_ids()
-        jobs = list_jobs(client, wanted)
+        jobs = first if first and set(wanted) <= set(first) else list_jobs(client, wanted)
+        first = {}
         missing = set(wanted) - set(jobs)
         if missing:
             raise unknown_jobs_error(client, missing)

@@ -5,9 +5,9 @@
 
 from __future__ import annotations
 
-import email.utils
 import hashlib
 import hmac
+import importlib.util
 import random
 import time
 import typing as t
@@ -21,13 +21,9 @@ from ansible_collections.openqa.client.plugins.module_utils.envelope import (
     UnreachableError,
 )
 
-try:
-    import requests
-    from urllib3.exceptions import ConnectTimeoutError, NewConnectionError
-except ImportError:  # reported by the module (missing_required_lib) or the CLI
-    HAS_REQUESTS = False
-else:
-    HAS_REQUESTS = True
+# requests is imported when the first client is built, not with this module: help, --version and
+# input errors answer without paying for it (it is most of a call's start-up time)
+HAS_REQUESTS = importlib.util.find_spec("requests") is not None
 
 API_BASE = "/api/v1/"
 RETRY_STATUSES = frozenset({408, 429, 500, 502, 503, 504})
@@ -82,6 +78,9 @@ def sign(secret: str, path_query: str, timestamp: str) -> str:
 
 def _never_sent(exc: Exception) -> bool:
     """True when the request provably did not reach the server (so re-sending a POST is safe)."""
+    import requests
+    from urllib3.exceptions import ConnectTimeoutError, NewConnectionError
+
     if isinstance(exc, requests.exceptions.ConnectTimeout):
         return True
     if not isinstance(exc, requests.exceptions.ConnectionError):
@@ -119,6 +118,8 @@ def _retry_after(response: t.Any) -> t.Optional[float]:
         return max(0.0, float(value))
     except ValueError:
         pass
+    import email.utils
+
     try:
         when = email.utils.parsedate_to_datetime(value)
     except (TypeError, ValueError, IndexError):
@@ -177,7 +178,11 @@ class OpenQAClient:
         self.on_retry = on_retry
         self.on_progress = on_progress
         self.request_count = 0
-        self._session = session or requests.Session()
+        if session is None:
+            import requests
+
+            session = requests.Session()
+        self._session = session
         self._session.verify = verify
         self._session.headers["Accept"] = "application/json"
 
@@ -221,6 +226,8 @@ class OpenQAClient:
         """One signed request with retries and the deadline; the raw response, for callers that
         decode it themselves (the raw ``api`` call, file downloads). With a ``body`` the params
         go into the query string."""
+        import requests
+
         if self.check_mode and method in MUTATING_METHODS:
             raise OpenQAError("internal error: %s %s attempted in check mode; nothing was sent" % (method, path))
         pairs = param_pairs(params)
@@ -284,6 +291,8 @@ class OpenQAClient:
                           % (method, path, cause, attempt, self.retries, wait))
 
     def _transport_error(self, exc: Exception, method: str, path: str) -> OpenQAError:
+        import requests
+
         if isinstance(exc, requests.exceptions.SSLError):
             return UnreachableError(
                 "TLS verification failed for %s: %s; install the CA and point ca_path at it "

@@ -5,11 +5,8 @@
 
 from __future__ import annotations
 
-import configparser
-import glob
 import os
 import typing as t
-from dataclasses import dataclass
 from urllib.parse import urlsplit, urlunsplit
 
 from ansible_collections.openqa.client.plugins.module_utils.envelope import InvalidInputError
@@ -24,8 +21,7 @@ LOCAL_NAMES = frozenset({"localhost", "127.0.0.1", "::1"})
 CONFIG_DIRS = ("~/.config/openqa", "/etc/openqa", "/usr/etc/openqa")
 
 
-@dataclass(frozen=True)
-class Connection:
+class Connection(t.NamedTuple):
     url: str
     api_key: t.Optional[str]
     api_secret: t.Optional[str]
@@ -66,6 +62,8 @@ def normalize_host(host: str) -> str:
 
 def config_files(environ: t.Mapping[str, str]) -> list:
     """client.conf files as openqa-cli finds them: the first directory that has any, plus drop-ins."""
+    import glob
+
     dirs = ([environ["OPENQA_CONFIG"]] if environ.get("OPENQA_CONFIG") else []) + list(CONFIG_DIRS)
     for directory in dirs:
         directory = os.path.expanduser(directory)
@@ -87,6 +85,9 @@ def _sections_for(url: str) -> list:
 
 
 def _from_client_conf(url: str, environ: t.Mapping[str, str]) -> t.Tuple[t.Optional[str], t.Optional[str], str]:
+    # imported only when no option or variable gave credentials: configparser compiles a dozen regexes
+    import configparser
+
     parser = configparser.ConfigParser(interpolation=None, strict=False)
     files = config_files(environ)
     for path in files:

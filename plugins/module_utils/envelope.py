@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import enum
 import typing as t
-from dataclasses import dataclass, field
 
 
 class Status(enum.IntEnum):
@@ -83,16 +82,25 @@ class RefusedError(OpenQAError):
     status = Status.REFUSED
 
 
-@dataclass
 class Result:
-    """What a verb returns; the module and the CLI each present it their way."""
+    """What a verb returns; the module and the CLI each present it their way.
 
-    returns: t.Any = None
-    message: str = "ok"
-    status: Status = Status.OK
-    changed: bool = False
-    warnings: list = field(default_factory=list)
-    credential_source: str = ""
+    A plain class, not a dataclass: importing dataclasses (and inspect with it) would cost every
+    openqa-ctl call more than the rest of our modules together.
+    """
+
+    def __init__(self, returns: t.Any = None, message: str = "ok", status: Status = Status.OK,
+                 changed: bool = False, warnings: t.Optional[list] = None, credential_source: str = "") -> None:
+        self.returns = returns
+        self.message = message
+        self.status = status
+        self.changed = changed
+        self.warnings = [] if warnings is None else warnings
+        self.credential_source = credential_source
+
+    def __repr__(self) -> str:
+        return "Result(status=%r, message=%r, changed=%r, returns=%r)" % (
+            self.status, self.message, self.changed, self.returns)
 
     @classmethod
     def from_error(cls, error: OpenQAError) -> "Result":

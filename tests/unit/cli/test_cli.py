@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import json
 import subprocess
+from pathlib import Path
 
 import pytest
 import yaml
 
 from ansible_collections.openqa.client.cli import openqa_ctl, render
 
+GALAXY_YML = Path(__file__).resolve().parents[3] / "galaxy.yml"
 UNREACHABLE = ["--host", "http://127.0.0.1:9", "--retries", "0"]
 
 
@@ -88,12 +90,20 @@ def test_yaml_round_trips(returns):
 
 
 def test_version_and_help_exit_zero(capsys):
+    with open(GALAXY_YML, encoding="utf-8") as handle:
+        released = yaml.safe_load(handle)["version"]
     with pytest.raises(SystemExit) as exited:
         openqa_ctl.main(["--version"])
-    assert exited.value.code == 0 and openqa_ctl.VERSION in capsys.readouterr().out
+    assert exited.value.code == 0 and capsys.readouterr().out == "openqa-ctl %s\n" % released
     with pytest.raises(SystemExit) as exited:
         openqa_ctl.main(["test", "status", "--help"])
     assert exited.value.code == 0 and "--json-data" in capsys.readouterr().out
+
+
+def test_version_from_manifest_when_galaxy_built_the_collection(monkeypatch, tmp_path):
+    (tmp_path / "MANIFEST.json").write_text(json.dumps({"collection_info": {"version": "9.8.7"}}))
+    monkeypatch.setattr(openqa_ctl, "COLLECTION_DIR", str(tmp_path))
+    assert openqa_ctl.version() == "9.8.7"
 
 
 def test_bash_completion_is_valid_bash_and_completes(capsys):

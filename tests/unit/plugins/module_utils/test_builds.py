@@ -114,3 +114,31 @@ def test_new_refuses_before_any_request(raw, error):
     action = _builds.ENTRY.action("new")
     with pytest.raises((InvalidInputError, AmbiguousError), match=error):
         _builds.new(_NoHttp(), _builds.ENTRY.prepare(action, raw))
+
+
+class _Existing:
+    """Answers the listing that makes new idempotent with one standing job; records the query."""
+
+    check_mode = False
+    base_url = "http://openqa.example"
+
+    def __init__(self) -> None:
+        self.queries: list = []
+
+    def get(self, path, params=None):
+        self.queries.append((path, list(params)))
+        return {"jobs": [job(7, state="scheduled", result="none")]}
+
+    def post(self, *_args):
+        raise AssertionError("already scheduled: no POST expected")
+
+
+@pytest.mark.parametrize("group, expected", [("openSUSE Tumbleweed", ("group", "openSUSE Tumbleweed")),
+                                             ("12", ("groupid", 12))])
+def test_new_lists_the_build_within_the_group_given_by_name_or_id(group, expected):
+    client = _Existing()
+    params = _builds.ENTRY.prepare(_builds.ENTRY.action("new"), {"vars": SETTINGS, "group": group})
+    result = _builds.new(client, params)
+    assert result.returns["ids"] == [7] and not result.changed
+    [(path, query)] = client.queries
+    assert path == "jobs" and expected in query and ("build", "7") in query

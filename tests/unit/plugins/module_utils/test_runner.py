@@ -7,7 +7,7 @@ import typing as t
 import pytest
 from ansible.module_utils.basic import missing_required_lib
 
-from ansible_collections.openqa.client.plugins.module_utils import _runner
+from ansible_collections.openqa.client.plugins.module_utils import _runner, client
 from ansible_collections.openqa.client.plugins.module_utils._spec import Action, Entry
 
 
@@ -54,7 +54,7 @@ def test_an_unexpected_exception_fails_with_msg_and_exception():
 
 
 def test_missing_requests_is_ansibles_missing_required_lib_message(monkeypatch):
-    monkeypatch.setattr(_runner, "HAS_REQUESTS", False)
+    monkeypatch.setattr(client, "HAS_REQUESTS", False)
     with pytest.raises(Exited):
         _runner.run_module(FakeModule, CRASHING, True, missing_required_lib)
     assert FakeModule.outcome["failed"] and FakeModule.outcome["msg"] == missing_required_lib("requests")

@@ -72,3 +72,16 @@ def test_many_ids_are_split_into_chunks():
     client = ScriptedClient([table])
     assert len(_waiting.list_jobs(client, table)) == 450
     assert [len(ids) for ids in client.requests] == [200, 200, 50]
+
+
+def test_jobs_the_caller_listed_count_as_the_first_poll(clock):
+    client = ScriptedClient([{2: PASSED}])
+    listed = {1: dict(PASSED, id=1), 2: dict(PENDING, id=2)}
+    result = _waiting.wait_for_jobs(client, [1, 2], timeout=100, interval=5, listed=listed)
+    assert result.returns == {"1": "passed", "2": "passed"} and client.requests == [[2]] and clock["t"] == 5
+
+
+def test_a_final_listing_needs_no_request(clock):
+    client = ScriptedClient([])
+    result = _waiting.wait_for_jobs(client, [1], timeout=100, interval=5, listed={1: dict(FAILED, id=1)})
+    assert result.status == Status.NOT_OK and client.requests == []
