@@ -107,7 +107,8 @@ def _candidates(jobs: t.Iterable[dict]) -> t.List[dict]:
 
 
 def require_one_build(params: t.Mapping[str, t.Any], jobs: t.Sequence[dict]) -> None:
-    """A change must not spill over builds of the same name in other groups or products."""
+    """Every build action works on one build: a change must not spill over, nor a read mix in, builds of
+    the same name in other groups or products."""
     candidates = _candidates(jobs)
     if len(candidates) > 1:
         listed = "; ".join("group %s (groupid %d) %s %s" % (c["group"] or "none", c["groupid"], c["distri"],
@@ -190,9 +191,11 @@ def _by_test_name(jobs: t.Iterable[dict]) -> t.List[dict]:
 
 
 def _existing_build(client: t.Any, params: t.Mapping[str, t.Any]) -> t.List[dict]:
+    """The build's latest jobs, one build only: a gate must not judge another group's jobs."""
     jobs = latest_jobs(client, params)
     if not jobs:
         raise NotFoundError("unknown build: no job has %s on %s" % (_describe(params), client.base_url))
+    require_one_build(params, jobs)
     return jobs
 
 
@@ -311,7 +314,7 @@ def _scheduled_jobs(client: t.Any, settings: t.Mapping[str, str]) -> t.List[int]
     """Ids of the current jobs of this product and build that still stand (not cancelled, obsoleted
     nor replaced by a restart); TEST and MACHINE, when given, narrow it as they narrow POST isos."""
     query = [(key.lower(), settings[key]) for key in BUILD_IDENTITY]
-    query += _group_param(settings.get("_GROUP_ID") or settings.get("_GROUP"), None)
+    query += list(_group_param(settings.get("_GROUP_ID") or settings.get("_GROUP"), None).items())
     tests = set(_alternatives(settings.get("TEST", "")))
     machines = set(_alternatives(settings.get("MACHINE", "")))
     ids = []

@@ -22,6 +22,9 @@ from ansible_collections.openqa.client.plugins.module_utils._job_reads import ge
 # openQA leaves these alone on restart (PRISTINE_STATES): they have not run yet.
 PRISTINE_STATES = frozenset({"scheduled", "assigned"})
 _ALREADY_CLONED = re.compile(r"^Specified job (\d+) has already been cloned as (\d+)")
+# Said of a job asked for together with a relative whose cluster includes it: openQA 4.6 clones the
+# cluster once, then reports the job it reaches again as already cloned, by the clone it just made.
+_HAS_CLONE = re.compile(r"^Job (\d+) already has clone (\d+)")
 _MISSING_ASSETS = re.compile(r"^Job (\d+) misses the following mandatory assets: ([^\n]*)")
 
 
@@ -120,7 +123,7 @@ class _RestartPlan:
             clones.update({int(old): int(new) for old, new in entry.items()})
         refusals, assets = [], []
         for error in answer.get("errors") or []:
-            cloned = _ALREADY_CLONED.match(error)
+            cloned = _ALREADY_CLONED.match(error) or _HAS_CLONE.match(error)
             missing = _MISSING_ASSETS.match(error)
             if cloned:
                 # Restarted by this very request as part of another job's cluster, or by someone else.

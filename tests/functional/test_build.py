@@ -269,6 +269,17 @@ def test_restart_of_a_child_follows_test_restart_dependency_rules(server, api, m
     assert sorted(result.returns["ids"]) == sorted([new_parent, new_child])
 
 
+def test_restart_failures_of_a_failed_chained_parent_and_its_skipped_child(server, ctl, api, make_job):
+    build = unique()
+    parent = make_job(BUILD=build, TEST="textmode")
+    child = make_job(BUILD=build, TEST="gnome", _START_AFTER_JOBS=parent)
+    api_post(api, "jobs/%d/set_done" % parent, result="failed")
+    run = ctl("build", "restart", "--id", build, "--filter", "status=failure", *server.cli_creds())
+    new_ids = sorted(api_get(api, "jobs/%d" % job)["job"]["clone_id"] for job in (parent, child))
+    assert (run.rc, run.message, run.envelope["invocation"]["changed"], run.returns) == (0, "ok", True,
+                                                                                         {"ids": new_ids})
+
+
 def test_same_build_in_two_groups_is_ambiguous_until_narrowed(server, ctl, module, api, make_job, own_groups):
     build = unique()
     first = make_job(result="failed", BUILD=build, TEST="raid0", _GROUP_ID=own_groups[0]["id"])
@@ -281,8 +292,14 @@ def test_same_build_in_two_groups_is_ambiguous_until_narrowed(server, ctl, modul
     assert cli.returns == {"candidates": candidates}
     assert mod.status == 3 and mod.returns == cli.returns and mod.result["msg"] == cli.message
     assert api_get(api, "jobs/%d" % first)["job"]["clone_id"] is None
-    # info is not a change: it shows both; restart narrowed by group restarts only that one
-    assert len(ctl("build", "info", "--id", build).returns[0]["tests"]) == 2
+    # reads resolve the build the same way: a gate must not judge another group's jobs
+    for action in ("info", "wait"):
+        read = ctl("build", action, "--id", build)
+        assert (read.rc, read.status, read.message, read.returns) == (3, 3, cli.message, cli.returns)
+    read = module("build", {"action": "info", "id": build})
+    assert (read.status, read.returns) == (3, {"candidates": candidates})
+    narrowed_info = ctl("build", "info", "--id", build, "--group", own_groups[0]["name"])
+    assert narrowed_info.status == 0 and [t["id"] for t in narrowed_info.returns[0]["tests"]] == [first]
     narrowed = ctl("build", "restart", "--id", build, "--groupid", str(own_groups[1]["id"]), *server.cli_creds())
     assert narrowed.status == 0 and narrowed.returns == {"ids": [api_get(api, "jobs/%d" % second)["job"]["clone_id"]]}
     assert api_get(api, "jobs/%d" % first)["job"]["clone_id"] is None

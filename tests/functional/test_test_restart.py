@@ -45,6 +45,19 @@ def test_failed_chained_parent_is_restarted_first(server, client, api, make_job)
     assert client.request_count == 2  # one listing, one POST
 
 
+def test_failed_parent_with_its_skipped_child_is_restarted_once_status_0(server, ctl, api, make_job):
+    parent = make_job()
+    child = make_job(_START_AFTER_JOBS=parent)
+    api_post(api, "jobs/%d/set_done" % parent, result="failed")  # openQA cancels the child: skipped
+    assert api_get(api, "jobs/%d" % child)["job"]["result"] == "skipped"
+    run = ctl("test", "restart", "--id", str(parent), "--id", str(child), *server.cli_creds())
+    new_parent, new_child = clone_id(api, parent), clone_id(api, child)
+    assert (run.rc, run.returns, run.envelope["invocation"]["changed"]) == (0, [new_parent, new_child], True)
+    assert "not restarted" not in run.message
+    again = ctl("test", "restart", "--id", str(parent), "--id", str(child), *server.cli_creds())
+    assert (again.rc, again.returns, again.envelope["invocation"]["changed"]) == (0, [new_parent, new_child], False)
+
+
 def test_passed_parent_is_restarted_only_when_asked(server, client, api, make_job):
     parent = make_job(result="passed")
     child = make_job(_START_AFTER_JOBS=parent)
