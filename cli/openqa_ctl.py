@@ -54,6 +54,7 @@ ENTRIES = _Entries()
 MAX_JSON_DATA = 1024 * 1024
 CLI_ONLY = ("entry", "action", "json_data", "check", "pretty", "format")
 OUTPUT_FLAGS = ("--json-data", "--check", "--pretty", "--format")
+FORMATS = ("json", "yaml", "table")
 
 
 class _Parser(argparse.ArgumentParser):
@@ -77,7 +78,8 @@ class _PrintModulesPath(argparse.Action):
 class _PrintCompletion(argparse.Action):
     def __call__(self, parser: t.Any, namespace: t.Any, values: t.Any, option_string: t.Any = None) -> None:
         common = [flag for option in CONNECTION_OPTIONS for flag in option.flags] + list(OUTPUT_FLAGS) + ["--help"]
-        print(render.bash_completion(ENTRIES, ["--version", "--completion", "--ansible-library", "--help"], common))
+        print(render.bash_completion(ENTRIES, ["--version", "--completion", "--ansible-library", "--help"], common,
+                                     {"--format": FORMATS}))
         parser.exit()
 
 
@@ -127,7 +129,7 @@ def build_parser(only: t.Optional[str] = None) -> _Parser:
             common.add_argument("--check", action="store_true",
                                 help="say what would change, send no POST/PUT/DELETE")
             common.add_argument("--pretty", action="store_true", help="indent the JSON output")
-            common.add_argument("--format", choices=("json", "yaml", "table"), default="json",
+            common.add_argument("--format", choices=FORMATS, default="json",
                                 help="json (default: the proposal's envelope), yaml, or a table for people")
     return top
 

@@ -102,8 +102,16 @@ def as_table(envelope: dict, colour: bool = False) -> str:
     return "\n".join([head] + _table_lines(envelope.get("returns")))
 
 
-def bash_completion(entries: t.Mapping[str, t.Any], global_flags: t.Sequence[str], common_flags: t.Sequence[str]) -> str:
-    """A bash completion function generated from the same declarations as the parser."""
+def bash_completion(entries: t.Mapping[str, t.Any], global_flags: t.Sequence[str], common_flags: t.Sequence[str],
+                    common_choices: t.Optional[t.Mapping[str, t.Sequence[str]]] = None) -> str:
+    """A bash completion function generated from the same declarations as the parser; the value after a
+    flag with fixed choices (--format, --result, ...) completes from them."""
+    choices: t.Dict[str, t.List[str]] = {flag: list(values) for flag, values in (common_choices or {}).items()}
+    for entry in entries.values():
+        for option in entry.options:
+            for flag in option.flags if option.choices else ():
+                choices[flag] = list(dict.fromkeys(choices.get(flag, []) + list(option.choices)))
+    value_cases = ["        %s) words_=\"%s\" ;;" % (flag, " ".join(values)) for flag, values in sorted(choices.items())]
     cases = []
     for entry in entries.values():
         names = " ".join(name for action in entry.actions for name in (action.name,) + action.aliases)
@@ -115,7 +123,15 @@ def bash_completion(entries: t.Mapping[str, t.Any], global_flags: t.Sequence[str
     return "\n".join([
         "# bash completion for openqa-ctl: eval \"$(openqa-ctl --completion bash)\"",
         "_openqa_ctl() {",
-        "    local cur=${COMP_WORDS[COMP_CWORD]} key words_",
+        "    local cur=${COMP_WORDS[COMP_CWORD]} prev=${COMP_WORDS[COMP_CWORD-1]} key words_",
+        "    case $prev in",
+    ] + value_cases + [
+        "        *) words_=- ;;",
+        "    esac",
+        "    if [ \"$words_\" != - ]; then",
+        "        COMPREPLY=($(compgen -W \"$words_\" -- \"$cur\"))",
+        "        return",
+        "    fi",
         "    case $COMP_CWORD in",
         "        1) key=\"\" ;;",
         "        2) key=${COMP_WORDS[1]} ;;",

@@ -9,6 +9,7 @@ imports ansible: the modules pass their AnsibleModule class in (see run_module).
 
 from __future__ import annotations
 
+import os
 import typing as t
 
 from ansible_collections.openqa.client.plugins.module_utils.client import HAS_REQUESTS, OpenQAClient
@@ -85,9 +86,21 @@ def argument_spec(entry: Entry) -> dict:
     return spec
 
 
+def _warn_short_name_without_host(module: t.Any) -> None:
+    """A short name found through ANSIBLE_LIBRARY runs outside the openqa action group, so module_defaults
+    for group/openqa.client.openqa silently do not apply: no host at all is the likely sign of it."""
+    name = str(getattr(module, "_name", "") or "")
+    if name and "." not in name and not module.params.get("host") and not os.environ.get("OPENQA_HOST"):
+        module.warn("%s ran by its short name with no host and no OPENQA_HOST, so it talks to http://localhost: "
+                    "module_defaults for group/openqa.client.openqa do not apply to a short name found through "
+                    "ANSIBLE_LIBRARY; use openqa.client.%s (or collections: [openqa.client]) or set host"
+                    % (name, name))
+
+
 def run_module(module_class: t.Any, entry: Entry, supports_check_mode: bool) -> None:
     """The whole body of a module: build the AnsibleModule, run the action, exit or fail."""
     module = module_class(argument_spec=argument_spec(entry), supports_check_mode=supports_check_mode)
+    _warn_short_name_without_host(module)
     result = execute(entry, module.params, check_mode=module.check_mode, on_retry=module.warn)
     for warning in result.warnings:
         module.warn(warning)

@@ -105,6 +105,22 @@ def test_bash_completion_is_valid_bash_and_completes(capsys):
     assert completed.stdout.split() == ["stop", "status"]
 
 
+@pytest.mark.parametrize("words, expected", [
+    ("test status --format ", ["json", "yaml", "table"]),
+    ("test search --result f", ["failed"]),
+    ("test search --result failed --bu", ["--build"]),
+])
+def test_bash_completion_completes_fixed_values(capsys, words, expected):
+    with pytest.raises(SystemExit):
+        openqa_ctl.main(["--completion", "bash"])
+    script = capsys.readouterr().out
+    line = "openqa-ctl " + words
+    probe = script + '\nCOMP_WORDS=(%s); COMP_CWORD=%d; _openqa_ctl; echo "${COMPREPLY[@]}"\n' % (
+        " ".join(repr(w) for w in line.split(" ")), len(line.split(" ")) - 1)
+    completed = subprocess.run(["bash", "-c", probe], capture_output=True, text=True, check=True)
+    assert completed.stdout.split() == expected
+
+
 def test_repeatable_options_take_several_values_per_flag():
     args = vars(openqa_ctl.build_parser("test").parse_args(
         ["test", "clone", "--id", "1", "--vars", "A=1", "B=2", "--vars", "C="]))
