@@ -203,7 +203,7 @@ returns:
       maps each job id to its final status word.'
     - V(wait) returns a dict mapping each job id (as a string) to its status word.
     - 'With status 3, C({"candidates": [{"group", "groupid", "distri", "version"}]}).'
-  returned: success, and with status 3 or 9
+  returned: success, with status 3 or 9, and with status 7 (a job not ok) or 8 (timeout) after a wait, which a gate reads
   type: raw
   sample: {"ids": [1403568, 1403730]}
 status:

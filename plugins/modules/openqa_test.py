@@ -277,7 +277,7 @@ returns:
     - For V(search), the matching ids, newest first.
     - For V(info), a dict of the selected O(attributes).
     - For V(wait), a dict of job id (as given, even when a restart was followed) to its status word.
-  returned: success
+  returned: success, and with status 7 (a job not ok) or 8 (timeout) after a wait, which a gate reads
   type: raw
   sample: failed
 status:

@@ -132,3 +132,23 @@ def test_repeatable_options_take_several_values_per_flag():
 def test_abbreviated_flags_are_refused(capsys):
     code, out = _run(capsys, "test", "status", "--id", "1", "--foll")
     assert code == 4 and "unrecognized arguments: --foll" in out
+
+
+def test_table_renders_nested_records_as_sub_rows_and_wraps_instead_of_cutting():
+    tests = [{"arch": "x86_64", "machine": "64bit", "id": 7, "status": "failed", "failure": "first_boot"},
+             {"arch": "x86_64", "machine": "uefi", "id": 8, "status": "passed"}]
+    envelope = {"invocation": {"status": 0, "message": "ok"},
+                "returns": [{"name": "textmode", "tests": tests}, {"name": "gnome", "tests": []}]}
+    table = render.as_table(envelope).splitlines()
+    assert table[1].split() == ["name", "arch", "machine", "id", "status", "failure"]
+    assert table[3].split() == ["textmode", "x86_64", "64bit", "7", "failed", "first_boot"]
+    assert table[4].split() == ["x86_64", "uefi", "8", "passed"] and table[4].startswith(" ")
+    assert table[5].split() == ["gnome"]
+    long = {"CPU_ARCH": "x86_64", "WORKER_CLASS": ",".join("qemu_%d" % i for i in range(30))}
+    envelope = {"invocation": {"status": 0, "message": "ok"},
+                "returns": {"id": 1, "properties": long, "builds": [{"build": "b1", "failed": 0}]}}
+    lines = render.as_table(envelope).splitlines()
+    wrapped = [line[len("properties  "):] for line in lines[4:] if line.startswith(("properties", "    "))]
+    assert "".join(wrapped) == json.dumps(long, separators=(",", ":"))  # whole, over several lines
+    assert len(wrapped) > 1 and all(len(part) <= 60 for part in wrapped)
+    assert lines[-4:] == ["builds:", "build  failed", "-----  ------", "b1     0"]
