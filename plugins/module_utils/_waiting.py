@@ -16,6 +16,7 @@ import typing as t
 from ansible_collections.openqa.client.plugins.module_utils.envelope import Result, Status
 from ansible_collections.openqa.client.plugins.module_utils._job_reads import OK_RESULTS, is_final, job_status, list_jobs, unknown_jobs_error, MAX_CLONE_HOPS
 
+
 class _Tracker:
     """Which job currently stands for each requested id (itself or its newest clone)."""
 
