@@ -298,7 +298,7 @@ def restart(client: t.Any, params: dict) -> Result:
     limit = params.get("max_attempts")
     # "retry each failure once" for a pipeline that reruns: a scenario that has run enough is left as it is
     used_up = [job_id for job_id in finished if limit is not None and runs.get(job_id, 1) >= limit]
-    used_up_note = "not restarted, their scenario already ran %s times (max_attempts): %s" % (
+    used_up_note = "not restarted, already run %s times (max_attempts): %s" % (
         limit, ", ".join(map(str, used_up))) if used_up else ""
     finished = [job_id for job_id in finished if job_id not in used_up]
     if not finished:

@@ -87,6 +87,11 @@ options:
     description:
       - With V(restart), a comment posted on each restarted job (one request per job).
     type: str
+  max_attempts:
+    description:
+      - With V(restart), leave a job alone when its clone chain already holds this many runs (the job and the
+        jobs it was restarted from). V(2) retries a failure once. The message names the jobs left alone.
+    type: int
   vars:
     description:
       - Job settings as C(KEY=VALUE) strings or a dict. V(KEY=) deletes the setting.

@@ -309,7 +309,7 @@ def test_restart_max_attempts_restarts_each_scenario_once_in_cli_and_module(serv
     api_post(api, "jobs/%d/set_done" % clones["x86_64/raid1"], result="failed")
     second = ctl(*args, *server.cli_creds())
     assert (second.rc, second.envelope["invocation"]["changed"], second.returns) == (0, False, {"ids": []})
-    assert second.message == "nothing to restart: not restarted, their scenario already ran 2 times " \
+    assert second.message == "nothing to restart: not restarted, already run 2 times " \
         "(max_attempts): %d, %d" % tuple(sorted(clones.values()))
     mod = module("build", {"action": "restart", "id": build, "filter": "status=failure", "max_attempts": 2,
                            **server.creds()})
@@ -320,7 +320,7 @@ def test_restart_max_attempts_restarts_each_scenario_once_in_cli_and_module(serv
     mixed = ctl(*args, *server.cli_creds())
     assert mixed.status == 0 and mixed.envelope["invocation"]["changed"]
     assert mixed.returns == {"ids": [api_get(api, "jobs/%d" % third)["job"]["clone_id"]]}
-    assert mixed.message == "ok; not restarted, their scenario already ran 2 times (max_attempts): %d, %d" \
+    assert mixed.message == "ok; not restarted, already run 2 times (max_attempts): %d, %d" \
         % tuple(sorted(clones.values()))
 
 

@@ -165,7 +165,7 @@ def test_gate_fails_with_a_summary_when_the_failure_persists(api, playbook, new_
     # a rerun of the pipeline does not restart it again (max_attempts), and still gates with a summary
     again = playbook("schedule_and_gate", BUILD=build, TIMEOUT=5, INTERVAL=1)
     assert again.rc != 0 and again.changed == 0, again.stdout
-    assert "already ran 2 times (max_attempts): %d" % jobs["raid1"]["id"] in again.stdout
+    assert "already run 2 times (max_attempts): %d" % jobs["raid1"]["id"] in again.stdout
     assert "gate FAILED for build %s" % build in again.stdout
     assert len([j for j in api_get(api, "jobs", build=build)["jobs"] if j["test"] == "raid1"]) == 2
 
