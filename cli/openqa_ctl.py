@@ -56,6 +56,7 @@ ENTRIES = _Entries()
 MAX_JSON_DATA = 1024 * 1024
 CLI_ONLY = ("entry", "action", "json_data", "check", "pretty", "format")
 OUTPUT_FLAGS = ("--json-data", "--check", "--pretty", "--format")
+FORMATS = ("json", "yaml", "table")
 
 
 def _columns() -> int:
@@ -124,7 +125,8 @@ class _PrintModulesPath(argparse.Action):
 class _PrintCompletion(argparse.Action):
     def __call__(self, parser: t.Any, namespace: t.Any, values: t.Any, option_string: t.Any = None) -> None:
         common = [flag for option in CONNECTION_OPTIONS for flag in option.flags] + list(OUTPUT_FLAGS) + ["--help"]
-        print(render.bash_completion(ENTRIES, ["--version", "--completion", "--ansible-library", "--help"], common))
+        print(render.bash_completion(ENTRIES, ["--version", "--completion", "--ansible-library", "--help"], common,
+                                     {"--format": FORMATS}))
         parser.exit()
 
 

@@ -61,35 +61,72 @@ def as_yaml(envelope: dict) -> str:
 _CELL_WIDTH = 60
 
 
-def _cell(value: t.Any) -> str:
-    """One table cell; nested values are shortened: the json and yaml formats have them whole."""
+def _cell(value: t.Any) -> t.List[str]:
+    """One table cell as lines: a long or nested value wraps onto more lines, it is never cut."""
     if isinstance(value, (dict, list)):
         text = json.dumps(value, ensure_ascii=False, separators=(",", ":"))
     else:
         text = "" if value is None else str(value)
-    return text if len(text) <= _CELL_WIDTH else text[:_CELL_WIDTH - 3] + "..."
+    lines = []
+    for line in text.splitlines() or [""]:
+        lines.extend(line[i:i + _CELL_WIDTH] for i in range(0, max(len(line), 1), _CELL_WIDTH))
+    return lines
 
 
-def _grid(rows: t.List[t.List[str]]) -> t.List[str]:
-    widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
-    lines = ["  ".join(cell.ljust(width) for cell, width in zip(row, widths)).rstrip() for row in rows]
+def _grid(rows: t.List[t.List[t.List[str]]]) -> t.List[str]:
+    """Rows of cells (each a list of lines) -> aligned text, the first row a header."""
+    widths = [max(len(line) for row in rows for line in row[i]) for i in range(len(rows[0]))]
+    lines = []
+    for row in rows:
+        for n in range(max(len(cell) for cell in row)):
+            cells = [cell[n] if n < len(cell) else "" for cell in row]
+            lines.append("  ".join(text.ljust(width) for text, width in zip(cells, widths)).rstrip())
     lines.insert(1, "  ".join("-" * width for width in widths))
     return lines
 
 
+def _is_records(value: t.Any) -> bool:
+    return isinstance(value, list) and bool(value) and all(isinstance(item, dict) for item in value)
+
+
+def _records(items: t.List[dict]) -> t.List[str]:
+    """A list of dicts as a table; one column holding lists of dicts (build info's tests) becomes sub-rows."""
+    columns = list(dict.fromkeys(key for item in items for key in item))
+    nested = next((c for c in columns if any(_is_records(item.get(c)) for item in items)), None)
+    if nested is None:
+        return _grid([[[c] for c in columns]] + [[_cell(item.get(c)) for c in columns] for item in items])
+    outer = [c for c in columns if c != nested]
+    inner = list(dict.fromkeys(key for item in items for sub in _subrows(item.get(nested)) for key in sub))
+    names = outer + [key if key not in outer else "%s.%s" % (nested, key) for key in inner]
+    rows = [[[name] for name in names]]
+    for item in items:
+        for n, sub in enumerate(_subrows(item.get(nested))):
+            rows.append([_cell(item.get(c)) if n == 0 else [""] for c in outer] + [_cell(sub.get(k)) for k in inner])
+    return _grid(rows)
+
+
+def _subrows(value: t.Any) -> t.List[dict]:
+    return value if _is_records(value) else [{}]
+
+
 def _table_lines(returns: t.Any) -> t.List[str]:
-    if isinstance(returns, list) and returns and all(isinstance(item, dict) for item in returns):
-        columns = list(dict.fromkeys(key for item in returns for key in item))
-        return _grid([columns] + [[_cell(item.get(column)) for column in columns] for item in returns])
+    if _is_records(returns):
+        return _records(returns)
     if isinstance(returns, dict):
         if len(returns) == 1:
             (key, inner), = returns.items()
             if isinstance(inner, list):
                 return [str(key) + ":"] + _table_lines(inner)
-        return _grid([["key", "value"]] + [[str(k), _cell(v)] for k, v in returns.items()])
+        # lists of records get a table of their own below the key/value pairs
+        sections = [key for key, value in returns.items() if _is_records(value)]
+        pairs = [[[str(k)], _cell(v)] for k, v in returns.items() if k not in sections]
+        lines = _grid([[["key"], ["value"]]] + pairs) if pairs else []
+        for key in sections:
+            lines += ["", str(key) + ":"] + _records(returns[key])
+        return lines
     if isinstance(returns, list):
-        return [_cell(item) for item in returns]
-    return [] if returns is None else [_cell(returns)]
+        return [line for item in returns for line in _cell(item)]
+    return [] if returns is None else _cell(returns)
 
 
 def as_table(envelope: dict, colour: bool = False) -> str:
@@ -102,8 +139,16 @@ def as_table(envelope: dict, colour: bool = False) -> str:
     return "\n".join([head] + _table_lines(envelope.get("returns")))
 
 
-def bash_completion(entries: t.Mapping[str, t.Any], global_flags: t.Sequence[str], common_flags: t.Sequence[str]) -> str:
-    """A bash completion function generated from the same declarations as the parser."""
+def bash_completion(entries: t.Mapping[str, t.Any], global_flags: t.Sequence[str], common_flags: t.Sequence[str],
+                    common_choices: t.Optional[t.Mapping[str, t.Sequence[str]]] = None) -> str:
+    """A bash completion function generated from the same declarations as the parser; the value after a
+    flag with fixed choices (--format, --result, ...) completes from them."""
+    choices: t.Dict[str, t.List[str]] = {flag: list(values) for flag, values in (common_choices or {}).items()}
+    for entry in entries.values():
+        for option in entry.options:
+            for flag in option.flags if option.choices else ():
+                choices[flag] = list(dict.fromkeys(choices.get(flag, []) + list(option.choices)))
+    value_cases = ["        %s) words_=\"%s\" ;;" % (flag, " ".join(values)) for flag, values in sorted(choices.items())]
     cases = []
     for entry in entries.values():
         names = " ".join(name for action in entry.actions for name in (action.name,) + action.aliases)
@@ -115,7 +160,15 @@ def bash_completion(entries: t.Mapping[str, t.Any], global_flags: t.Sequence[str
     return "\n".join([
         "# bash completion for openqa-ctl: eval \"$(openqa-ctl --completion bash)\"",
         "_openqa_ctl() {",
-        "    local cur=${COMP_WORDS[COMP_CWORD]} key words_",
+        "    local cur=${COMP_WORDS[COMP_CWORD]} prev=${COMP_WORDS[COMP_CWORD-1]} key words_",
+        "    case $prev in",
+    ] + value_cases + [
+        "        *) words_=- ;;",
+        "    esac",
+        "    if [ \"$words_\" != - ]; then",
+        "        COMPREPLY=($(compgen -W \"$words_\" -- \"$cur\"))",
+        "        return",
+        "    fi",
         "    case $COMP_CWORD in",
         "        1) key=\"\" ;;",
         "        2) key=${COMP_WORDS[1]} ;;",

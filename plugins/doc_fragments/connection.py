@@ -66,7 +66,10 @@ options:
 attributes:
   diff_mode:
     support: none
-    description: No diff is produced.
+    description:
+      - No diff is produced, with or without C(--diff). What a change would do is in the result instead, also
+        in check mode - RV(returns) lists the jobs that would be restarted, stopped or cloned and C(msg) says
+        what would be done, for example V(would restart 4711, 4712).
   action_group:
     support: full
     membership: [openqa.client.openqa]

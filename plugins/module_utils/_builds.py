@@ -26,6 +26,7 @@ from ansible_collections.openqa.client.plugins.module_utils.envelope import (
     UnreachableError,
 )
 from ansible_collections.openqa.client.plugins.module_utils._job_reads import (
+    MAX_CLONE_HOPS,
     OK_RESULTS,
     group_filter,
     is_final,
@@ -74,21 +75,39 @@ def _describe(params: t.Mapping[str, t.Any]) -> str:
     return "build %s" % params["id"] + (" (%s)" % ", ".join(given) if given else "")
 
 
-def latest_jobs(client: t.Any, params: t.Mapping[str, t.Any]) -> t.List[dict]:
+def latest_jobs(client: t.Any, params: t.Mapping[str, t.Any],
+                runs: t.Optional[t.Dict[int, int]] = None) -> t.List[dict]:
     """The latest job of every scenario of the build, in one request per PAGE_SIZE jobs (clones included).
 
     Folded here rather than with openQA's ``latest=1``: that folds scenarios across groups, so a build
     of the same name in another group would hide behind the newer one and escape the ambiguity check.
+    ``runs``, when given, receives for each latest job how many runs its clone chain holds (itself and
+    the jobs it was restarted from), read from the same listing.
     """
     query: t.Dict[str, t.Any] = {"build": params["id"]}
     query.update(_group_param(params.get("group"), params.get("groupid")))
     query.update((key, params[key]) for key in ("distri", "version") if params.get(key) is not None)
+    listed = search_pages(client, query, page_size=PAGE_SIZE)
     newest: t.Dict[tuple, dict] = {}
-    for job in search_pages(client, query, page_size=PAGE_SIZE).values():
+    for job in listed.values():
         scenario = _scenario(job)
         if scenario not in newest or int(job["id"]) > int(newest[scenario]["id"]):
             newest[scenario] = job
+    if runs is not None:
+        runs.update(_chain_lengths(listed.values(), [int(job["id"]) for job in newest.values()]))
     return list(newest.values())
+
+
+def _chain_lengths(jobs: t.Iterable[dict], job_ids: t.Iterable[int]) -> t.Dict[int, int]:
+    """How many runs lead to each job: the job and those it was restarted from (clone_id links)."""
+    restarted_from = {int(job["clone_id"]): int(job["id"]) for job in jobs if job.get("clone_id")}
+    lengths = {}
+    for job_id in job_ids:
+        length, current = 1, job_id
+        while current in restarted_from and length <= MAX_CLONE_HOPS:
+            current, length = restarted_from[current], length + 1
+        lengths[job_id] = length
+    return lengths
 
 
 def _scenario(job: t.Mapping[str, t.Any]) -> tuple:
@@ -109,7 +128,8 @@ def _candidates(jobs: t.Iterable[dict]) -> t.List[dict]:
 
 
 def require_one_build(params: t.Mapping[str, t.Any], jobs: t.Sequence[dict]) -> None:
-    """A change must not spill over builds of the same name in other groups or products."""
+    """Every build action works on one build: a change must not spill over, nor a read mix in, builds of
+    the same name in other groups or products."""
     candidates = _candidates(jobs)
     if len(candidates) > 1:
         listed = "; ".join("group %s (groupid %d) %s %s" % (c["group"] or "none", c["groupid"], c["distri"],
@@ -176,25 +196,39 @@ def _first_failed_module(job: dict) -> t.Optional[str]:
     return next((module["name"] for module in job.get("modules") or [] if module.get("result") == "failed"), None)
 
 
-def _test_entry(job: dict) -> dict:
+def _test_entry(job: dict, with_flavor: bool) -> dict:
     word = job_status(job)
-    entry: t.Dict[str, t.Any] = {"arch": (job.get("settings") or {}).get("ARCH"), "id": job["id"], "status": word}
+    settings = job.get("settings") or {}
+    # textmode@64bit and textmode@uefi are different scenarios: the machine tells them apart
+    entry: t.Dict[str, t.Any] = {"arch": settings.get("ARCH"), "machine": settings.get("MACHINE"), "id": job["id"],
+                                 "status": word}
+    if with_flavor:
+        entry["flavor"] = settings.get("FLAVOR")
     if _status_matches(word, "failure"):
         entry["failure"] = _first_failed_module(job)
     return entry
 
 
+def _entry_order(job: dict) -> tuple:
+    settings = job.get("settings") or {}
+    return tuple(str(settings.get(key)) for key in ("ARCH", "MACHINE", "FLAVOR")) + (int(job["id"]),)
+
+
 def _by_test_name(jobs: t.Iterable[dict]) -> t.List[dict]:
+    jobs = list(jobs)
+    with_flavor = len({(job.get("settings") or {}).get("FLAVOR") for job in jobs}) > 1
     grouped: t.Dict[str, t.List[dict]] = {}
-    for job in sorted(jobs, key=lambda j: (str((j.get("settings") or {}).get("ARCH")), int(j["id"]))):
-        grouped.setdefault(job["test"], []).append(_test_entry(job))
+    for job in sorted(jobs, key=_entry_order):
+        grouped.setdefault(job["test"], []).append(_test_entry(job, with_flavor))
     return [{"name": name, "tests": grouped[name]} for name in sorted(grouped)]
 
 
 def _existing_build(client: t.Any, params: t.Mapping[str, t.Any]) -> t.List[dict]:
+    """The build's latest jobs, one build only: a gate must not judge another group's jobs."""
     jobs = latest_jobs(client, params)
     if not jobs:
         raise NotFoundError("unknown build: no job has %s on %s" % (_describe(params), client.base_url))
+    require_one_build(params, jobs)
     return jobs
 
 
@@ -256,16 +290,23 @@ def _add_bug_references(client: t.Any, grouped: t.List[dict]) -> None:
 
 
 def restart(client: t.Any, params: dict) -> Result:
-    jobs = latest_jobs(client, params)
+    runs: t.Dict[int, int] = {}
+    jobs = latest_jobs(client, params, runs)
     if not jobs:
         # the proposal's status 0; found tells "no such build" from "nothing to restart"
         return Result(returns={"ids": [], "clones": {}, "found": False}, message="no build found")
     require_one_build(params, jobs)
     selected = select_jobs(jobs, params)
     finished = sorted(int(job["id"]) for job in selected if is_final(job))
+    limit = params.get("max_attempts")
+    # "retry each failure once" for a pipeline that reruns: a scenario that has run enough is left as it is
+    used_up = [job_id for job_id in finished if limit is not None and runs.get(job_id, 1) >= limit]
+    used_up_note = "not restarted, already run %s times (max_attempts): %s" % (
+        limit, ", ".join(map(str, used_up))) if used_up else ""
+    finished = [job_id for job_id in finished if job_id not in used_up]
     if not finished:
         pending = sum(1 for job in jobs if not is_final(job))
-        reason = "no finished job of the build matches the filters"
+        reason = used_up_note or "no finished job of the build matches the filters"
         if pending:
             # typically the restarts of an earlier run, still waiting for a worker
             reason += " (%d of its jobs are still scheduled or running)" % pending
@@ -273,14 +314,25 @@ def restart(client: t.Any, params: dict) -> Result:
     result = restart_jobs(client, finished, force=params["force"], skip_parents=params["skip_parents"],
                           skip_children=params["skip_children"],
                           skip_ok_result_children=params["skip_ok_result_children"],
-                          jobs={int(job["id"]): job for job in selected if is_final(job)})
+                          jobs={int(job["id"]): job for job in selected if int(job["id"]) in finished})
     plain_success = result.status == Status.OK and not client.check_mode
+    message = "ok" if plain_success else result.message
+    if used_up_note:
+        message = "%s; %s" % (message, used_up_note)
     return Result(returns=dict(result.returns, found=True), status=result.status, changed=result.changed,
-                  message="ok" if plain_success else result.message, warnings=result.warnings)
+                  message=message, warnings=result.warnings)
 
 
 def wait(client: t.Any, params: dict) -> Result:
-    selected = select_jobs(_existing_build(client, params), params)
+    try:
+        jobs = _existing_build(client, params)
+    except NotFoundError:
+        if not client.check_mode:
+            raise
+        # after a check-mode 'build new' the build is not there: nothing to wait for, not an error
+        return Result(returns={}, message="check mode: not waiting: no job has %s yet (in check mode nothing "
+                      "is scheduled)" % _describe(params))
+    selected = select_jobs(jobs, params)
     if not selected:
         return Result(returns={}, message="no job of the build matches the filters")
     # the listing just read is the first poll: a build that is already final costs no second request
@@ -339,6 +391,7 @@ def new(client: t.Any, params: dict) -> Result:
         raise InvalidInputError("missing parameters: %s: 'build new' needs DISTRI, VERSION, FLAVOR, ARCH (as "
                                 "POST isos does) and BUILD (the build's identity); give them with --vars KEY=VALUE"
                                 % " ".join(missing))
+    group_id = _resolve_group_of_new(client, settings)
     existing = _scheduled_jobs(client, settings)
     if existing and not params["force"]:
         result = Result(returns={"ids": existing, "scheduled_product_id": None},
@@ -346,14 +399,62 @@ def new(client: t.Any, params: dict) -> Result:
                         % (len(existing), _product_name(settings)))
         return _wait_for_build(client, params, result)
     if client.check_mode:
+        templates = _predict_isos(client, settings, group_id)
         return Result(returns={"ids": [], "scheduled_product_id": None}, changed=True,
-                      message="would schedule %s (POST isos)" % _product_name(settings))
+                      message="would schedule %s (POST isos): %d job templates match"
+                      % (_product_name(settings), templates))
     result = _post_isos(client, settings, pairs, existing)
     if params["wait"] and result.status == Status.OK and settings.get("async") not in (None, "", "0"):
         started = time.monotonic()
         result = _await_async_product(client, params, result)
         params = dict(params, timeout=max(0.0, params["timeout"] - (time.monotonic() - started)))
     return _wait_for_build(client, params, result)
+
+
+def _resolve_group_of_new(client: t.Any, settings: t.Mapping[str, str]) -> t.Optional[int]:
+    """The id of the group POST isos is given, read before posting: openQA would schedule a product (and
+    for an unknown name, jobs of every group) rather than refuse an unknown group."""
+    if settings.get("_GROUP_ID"):
+        field, value, described = "id", settings["_GROUP_ID"].strip(), settings["_GROUP_ID"]
+    elif settings.get("_GROUP"):
+        field, value, described = "name", settings["_GROUP"], "named %r" % settings["_GROUP"]
+    else:
+        return None
+    found = [group for group in client.get("job_groups") if str(group.get(field)) == value]
+    if not found:
+        raise NotFoundError("unknown group: there is no job group %s on %s; nothing was scheduled"
+                            % (described, client.base_url))
+    return int(found[0]["id"])
+
+
+def _predict_isos(client: t.Any, settings: t.Mapping[str, str], group_id: t.Optional[int]) -> int:
+    """Check mode: what POST isos would refuse, read beforehand, failing as the real run would fail;
+    returns how many job templates would be scheduled."""
+    name = _product_name(settings)
+    # POST isos matches DISTRI lower-cased and a product VERSION of * as any version
+    products = [p for p in client.get("products", {"distri": settings["DISTRI"].lower(), "flavor": settings["FLAVOR"],
+                                                   "arch": settings["ARCH"]}).get("Products") or []
+                if p.get("version") in (settings["VERSION"], "*")]
+    if not products:
+        raise InvalidInputError("openQA would schedule nothing: no products found for %s-%s-%s-%s; check DISTRI, "
+                                "VERSION, FLAVOR and ARCH against its products"
+                                % tuple(settings[key] for key in PRODUCT_SETTINGS))
+    query = {"arch": settings["ARCH"]}
+    query.update({"group_id": group_id} if group_id is not None else {})
+    product_ids = {p.get("id") for p in products}
+    templates = [tpl for tpl in client.get("job_templates", query).get("JobTemplates") or []
+                 if (tpl.get("product") or {}).get("id") in product_ids]
+    if not templates:
+        raise NotFoundError("no job templates: openQA would find no templates for %s; check --group and the "
+                            "group's job templates for %s" % (name, name))
+    tests = set(_alternatives(settings.get("TEST", "")))
+    machines = set(_alternatives(settings.get("MACHINE", "")))
+    matching = [tpl for tpl in templates if (not tests or (tpl.get("test_suite") or {}).get("name") in tests)
+                and (not machines or (tpl.get("machine") or {}).get("name") in machines)]
+    if not matching:
+        raise RefusedError("openQA would schedule no job for %s: no job template matches (check --group, TEST "
+                           "and MACHINE)" % name, returns={"ids": [], "scheduled_product_id": None})
+    return len(matching)
 
 
 def _wait_for_build(client: t.Any, params: t.Mapping[str, t.Any], result: Result) -> Result:
@@ -479,6 +580,9 @@ ENTRY = Entry(
         Option("skip_children", "restart: do not restart children.", type="bool", default=False),
         Option("skip_ok_result_children", "restart: do not restart passed or softfailed children.",
                type="bool", default=False),
+        Option("max_attempts", "restart: leave a job alone when its clone chain already holds this many runs "
+               "(the job and those it was restarted from), so that a rerun of a pipeline retries each "
+               "failure only so often: 2 restarts a scenario's first failure once.", type="int"),
         Option("limit", "search: how many of the group's newest builds to look through.", type="int",
                default=500),
         Option("wait", "new: wait until the jobs are final, as the wait action does (with async=1, first until "
@@ -495,7 +599,7 @@ ENTRY = Entry(
                options=IDENTITY + SELECTION + ("bugs",), required=("id",), conflicts=(("group", "groupid"),)),
         Action("restart", restart, "restart the build's finished jobs that match the filters in one request",
                options=IDENTITY + SELECTION + ("force", "skip_parents", "skip_children",
-                                               "skip_ok_result_children"),
+                                               "skip_ok_result_children", "max_attempts"),
                required=("id",), mutating=True, conflicts=(("group", "groupid"),)),
         Action("new", new, "schedule a build (POST isos) unless it is already scheduled",
                options=("group", "vars", "param_file", "force", "wait", "timeout", "interval"), required=("vars",),

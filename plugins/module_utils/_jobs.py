@@ -58,7 +58,8 @@ def restart(client: t.Any, params: dict) -> Result:
     result = restart_jobs(
         client, params["id"], force=params["force"], skip_parents=params["skip_parents"],
         skip_children=params["skip_children"], skip_ok_result_children=params["skip_ok_result_children"],
-        prio=params["prio"], comment=params["comment"], settings=params["vars"] or (), parent=params["parent"])
+        prio=params["prio"], comment=params["comment"], settings=params["vars"] or (), parent=params["parent"],
+        max_attempts=params["max_attempts"])
     return then_wait(client, params, result, result.returns["ids"],
                      lambda waited: dict(result.returns, results=waited))
 
@@ -266,6 +267,8 @@ ENTRY = Entry(
                type="bool", default=False),
         Option("prio", "restart: priority of the new jobs.", type="int", minimum=-(2 ** 31)),
         Option("comment", "restart: comment posted on each restarted job."),
+        Option("max_attempts", "restart: leave a job alone when its clone chain already holds this many runs "
+               "(the job and those it was restarted from): 2 retries a failure once.", type="int"),
         Option("vars", "Settings of the new jobs, KEY=VALUE (KEY= deletes it, clone: KEY+=VALUE appends); "
                "repeat it.", type="keyvalue"),
         Option("to", "clone: destination openQA host (default: the source host). Assets are not copied."),
@@ -314,7 +317,7 @@ ENTRY = Entry(
         Action("restart", restart, "restart jobs (and, when failed or asked for, their parents); "
                "returns the new ids", mutating=True, required=("id",),
                options=("id", "force", "parent", "skip_parents", "skip_children", "skip_ok_result_children",
-                        "prio", "comment", "vars", "wait", "timeout", "interval"),
+                        "prio", "comment", "vars", "wait", "timeout", "interval", "max_attempts"),
                conflicts=(("parent", "skip_parents"), ("parent", "skip_children"))),
         Action("stop", stop, "cancel jobs by id, or every pending job matching conditions; returns their ids",
                mutating=True, aliases=("cancel",), options=("id", "reason") + STOP_CONDITIONS),

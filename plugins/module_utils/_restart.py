@@ -31,6 +31,9 @@ from ansible_collections.openqa.client.plugins.module_utils._job_reads import (
 # openQA leaves these alone on restart (PRISTINE_STATES): they have not run yet.
 PRISTINE_STATES = frozenset({"scheduled", "assigned"})
 _ALREADY_CLONED = re.compile(r"^Specified job (\d+) has already been cloned as (\d+)")
+# Said of a job asked for together with a relative whose cluster includes it: openQA 4.6 clones the
+# cluster once, then reports the job it reaches again as already cloned, by the clone it just made.
+_HAS_CLONE = re.compile(r"^Job (\d+) already has clone (\d+)")
 _MISSING_ASSETS = re.compile(r"^Job (\d+) misses the following mandatory assets: ([^\n]*)")
 
 
@@ -38,7 +41,7 @@ def restart_jobs(client: t.Any, job_ids: t.List[int], *, force: bool = False, sk
                  skip_children: bool = False, skip_ok_result_children: bool = False,
                  prio: t.Optional[int] = None, comment: t.Optional[str] = None,
                  settings: t.Sequence[t.Tuple[str, str]] = (), parent: bool = False,
-                 jobs: t.Optional[t.Mapping[int, dict]] = None) -> Result:
+                 jobs: t.Optional[t.Mapping[int, dict]] = None, max_attempts: t.Optional[int] = None) -> Result:
     """Restart jobs in one ``POST jobs/restart`` (repeated ``jobs=``); returns ``{"ids", "clones"}``.
 
     ``jobs`` are the jobs as already listed by the caller (build restart), saving a read.
@@ -50,6 +53,7 @@ def restart_jobs(client: t.Any, job_ids: t.List[int], *, force: bool = False, sk
     (openQA then restarts their children, these jobs included). Unknown ids: status 2. Jobs that
     have not run yet (scheduled, assigned) are left alone: a warning, status 9 when that is all.
     Missing assets and directly chained parents: status 9 naming them, ``force`` overrides.
+    ``max_attempts`` leaves alone a job whose clone chain (origin_id links) already holds that many runs.
     Check mode posts nothing: no new ids, and the ids that would be restarted map to None.
     A failed comment after the restart keeps ``changed`` and the new ids (envelope.failed_after).
     """
@@ -59,6 +63,8 @@ def restart_jobs(client: t.Any, job_ids: t.List[int], *, force: bool = False, sk
     job_ids = list(dict.fromkeys(job_ids))
     jobs = dict(jobs) if jobs is not None else get_jobs(client, job_ids)
     plan = _RestartPlan(client, job_ids, jobs, force=force, parent=parent)
+    if max_attempts is not None:
+        plan.drop_used_up(client, max_attempts)
     if not plan.to_post:
         return plan.shaped(plan.nothing_to_do())
     if client.check_mode:
@@ -81,6 +87,8 @@ def restart_jobs(client: t.Any, job_ids: t.List[int], *, force: bool = False, sk
                 client.post("jobs/%d/comments" % job_id, {"text": comment})
             except OpenQAError as error:
                 return failed_after(result, "posting the comment on job %d" % job_id, error)
+    if plan.used_up:
+        result.message += "; " + plan.used_up_note()
     return result
 
 
@@ -97,6 +105,9 @@ class _RestartPlan:
         self.to_post: t.List[int] = []
         self.stands_for: t.Dict[int, int] = {}  # job asked for -> the job actually restarted for it
         self.clones: t.Dict[int, int] = {}  # old -> new, as openQA answered
+        self.restarting: t.Dict[int, dict] = {}  # the same, as read
+        self.used_up: t.List[int] = []  # jobs asked for whose chain reached max_attempts
+        self.max_attempts: t.Optional[int] = None
         for job_id in job_ids:
             job = jobs[job_id]
             if job.get("clone_id"):
@@ -107,6 +118,7 @@ class _RestartPlan:
                     continue
                 job = newest
             self.stands_for[job_id] = int(job["id"])
+            self.restarting[job_id] = job
             if job["state"] in PRISTINE_STATES:
                 self.pristine.append(job_id)
             elif parent and parent_ids(job):
@@ -120,12 +132,32 @@ class _RestartPlan:
     def _add(self, ids: t.Iterable[int]) -> None:
         self.to_post.extend(i for i in ids if i not in self.to_post)
 
+    def drop_used_up(self, client: t.Any, max_attempts: int) -> None:
+        """Leave out the jobs whose clone chain already holds max_attempts runs: at most max_attempts - 1
+        listings, one per step back along origin_id, for all jobs at once."""
+        self.max_attempts = max_attempts
+        walking = {i: job for i, job in self.restarting.items() if int(job["id"]) in self.to_post}
+        runs = dict.fromkeys(walking, 1)
+        while walking:
+            origins = {i: int(job["origin_id"]) for i, job in walking.items()
+                       if job.get("origin_id") and runs[i] < max_attempts}
+            found = list_jobs(client, origins.values()) if origins else {}
+            for job_id in origins:
+                runs[job_id] += 1
+            walking = {i: found[origin] for i, origin in origins.items() if origin in found}
+        self.used_up = [i for i in self.job_ids if runs.get(i, 0) >= max_attempts]
+        self.to_post = [i for i in self.to_post if i not in {self.stands_for[u] for u in self.used_up}]
+
+    def used_up_note(self) -> str:
+        return "not restarted, already run %d times (max_attempts): %s" % (
+            self.max_attempts or 0, id_list(self.used_up))
+
     def nothing_to_do(self) -> Result:
-        if self.existing:
+        if self.existing or self.used_up:
             returns = [self.existing[i] for i in self.job_ids if i in self.existing]
-            return Result(returns=returns, warnings=self.warnings,
-                          message="already restarted: %s" % ", ".join(
-                              "%d as %d" % (i, self.existing[i]) for i in self.job_ids if i in self.existing))
+            done = ", ".join("%d as %d" % (i, self.existing[i]) for i in self.job_ids if i in self.existing)
+            parts = (["already restarted: %s" % done] if done else []) + ([self.used_up_note()] if self.used_up else [])
+            return Result(returns=returns, warnings=self.warnings, message="; ".join(parts))
         raise RefusedError("not restarted: job %s has not run yet (state scheduled or assigned); openQA "
                            "restarts only jobs that started or finished" % id_list(self.pristine))
 
@@ -135,7 +167,7 @@ class _RestartPlan:
             clones.update({int(old): int(new) for old, new in entry.items()})
         refusals, assets = [], []
         for error in answer.get("errors") or []:
-            cloned = _ALREADY_CLONED.match(error)
+            cloned = _ALREADY_CLONED.match(error) or _HAS_CLONE.match(error)
             missing = _MISSING_ASSETS.match(error)
             if cloned:
                 # Restarted by this very request as part of another job's cluster, or by someone else.

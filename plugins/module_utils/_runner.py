@@ -129,6 +129,17 @@ def argument_spec(entry: Entry) -> dict:
     return spec
 
 
+def _warn_short_name_without_host(module: t.Any) -> None:
+    """A short name found through ANSIBLE_LIBRARY runs outside the openqa action group, so module_defaults
+    for group/openqa.client.openqa silently do not apply: no host at all is the likely sign of it."""
+    name = str(getattr(module, "_name", "") or "")
+    if name and "." not in name and not module.params.get("host") and not os.environ.get("OPENQA_HOST"):
+        module.warn("%s ran by its short name with no host and no OPENQA_HOST, so it talks to http://localhost: "
+                    "module_defaults for group/openqa.client.openqa do not apply to a short name found through "
+                    "ANSIBLE_LIBRARY; use openqa.client.%s (or collections: [openqa.client]) or set host"
+                    % (name, name))
+
+
 def run_module(module_class: t.Any, entry: Entry, supports_check_mode: bool,
                missing_lib: t.Callable[[str], str]) -> None:
     """The whole body of a module: build the AnsibleModule, run the action, exit or fail.
@@ -136,6 +147,7 @@ def run_module(module_class: t.Any, entry: Entry, supports_check_mode: bool,
     ``missing_lib`` is Ansible's missing_required_lib (module_utils never imports ansible).
     """
     module = module_class(argument_spec=argument_spec(entry), supports_check_mode=supports_check_mode)
+    _warn_short_name_without_host(module)
     raw = dict(module.params, action=entry.actions[0].name) if len(entry.actions) == 1 else module.params
     from ansible_collections.openqa.client.plugins.module_utils.client import HAS_REQUESTS
 

@@ -24,6 +24,7 @@ from ansible_collections.openqa.client.plugins.module_utils._job_reads import (
 )
 
 
+
 class _Tracker:
     """Which job currently stands for each requested id (itself or its newest clone)."""
 
@@ -65,6 +66,7 @@ def wait_for_jobs(client: t.Any, job_ids: t.Sequence[int], *, timeout: float, in
     ``listed``: the jobs as the caller just listed them (build wait); they count as the first poll.
 
     With ``follow`` a restarted job is replaced by its clone (the word is the clone's).
+    In check mode it polls once and returns at once, status OK when jobs are still pending.
     Status NOT_OK when any final word is not passed/softfailed, TIMEOUT when time ran out
     (the words then show what is still scheduled or running), NOT_FOUND for unknown ids.
     """
@@ -82,6 +84,8 @@ def wait_for_jobs(client: t.Any, job_ids: t.Sequence[int], *, timeout: float, in
             continue
         if not tracker.pending_ids():
             return _finished(tracker.words())
+        if client.check_mode:
+            return _not_waiting(tracker.words())
         remaining = give_up_at - time.monotonic()
         if remaining <= 0:
             return _timed_out(tracker.words(), timeout)
@@ -101,6 +105,13 @@ def _timed_out(words: t.Dict[str, str], timeout: float) -> Result:
     pending = sorted(job_id for job_id, word in words.items() if word in ("scheduled", "running"))
     return Result(returns=words, status=Status.TIMEOUT,
                   message="timeout after %.0f s: still pending: %s" % (timeout, ", ".join(pending)))
+
+
+def _not_waiting(words: t.Dict[str, str]) -> Result:
+    """Check mode does not block: the jobs a play would wait for are those its check-mode steps did not make."""
+    pending = sorted(job_id for job_id, word in words.items() if word in ("scheduled", "running"))
+    return Result(returns=words, message="check mode: not waiting for %d pending jobs (%s); a real run waits "
+                  "until they are final" % (len(pending), ", ".join(pending)))
 
 
 def _progress_line(words: t.Dict[str, str]) -> str:

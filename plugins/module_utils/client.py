@@ -11,6 +11,7 @@ import importlib.util
 import random
 import time
 import typing as t
+from urllib.parse import urlsplit
 
 from ansible_collections.openqa.client.plugins.module_utils.envelope import (
     AuthError,
@@ -93,6 +94,15 @@ def _never_sent(exc: Exception) -> bool:
 def _unresolvable(exc: Exception) -> bool:
     """A host name that does not resolve will not resolve on a retry either."""
     return "NameResolutionError" in repr(exc) or "Name or service not known" in str(exc)
+
+
+def _plain_http_answer(exc: Exception) -> bool:
+    """https:// to a server that speaks plain HTTP on that port: a retry meets the same mismatch."""
+    import requests
+
+    return isinstance(exc, requests.exceptions.SSLError) and any(
+        marker in str(exc) for marker in ("WRONG_VERSION_NUMBER", "wrong version number", "record layer failure",
+                                          "http request", "HTTP_REQUEST"))
 
 
 def _reason(exc: Exception) -> str:
@@ -242,7 +252,7 @@ class OpenQAClient:
                 if method in MUTATING_METHODS and not _never_sent(exc):
                     raise self._transport_error(exc, method, path)
                 wait = self._backoff(attempt)
-                if _unresolvable(exc) or not self._may_retry(attempt, wait, give_up_at):
+                if _unresolvable(exc) or _plain_http_answer(exc) or not self._may_retry(attempt, wait, give_up_at):
                     raise self._transport_error(exc, method, path)
                 self._note_retry(method, path, type(exc).__name__, attempt, wait)
             else:
@@ -293,6 +303,11 @@ class OpenQAClient:
     def _transport_error(self, exc: Exception, method: str, path: str) -> OpenQAError:
         import requests
 
+        if _plain_http_answer(exc):
+            return UnreachableError(
+                "TLS handshake with %s failed: the server answered in plain HTTP, not TLS (%s); if it serves "
+                "only http, use %s" % (self.base_url, _snippet(_reason(exc)),
+                                       "http://" + self.base_url.split("://", 1)[-1]))
         if isinstance(exc, requests.exceptions.SSLError):
             return UnreachableError(
                 "TLS verification failed for %s: %s; install the CA and point ca_path at it "
@@ -329,6 +344,17 @@ class OpenQAClient:
             return body
         raise self._http_error(response, body, method, path)
 
+    def _not_found(self, where: str, body: t.Any, error: str) -> OpenQAError:
+        """openQA's 404 is JSON with error_status; anything else, or a host ending in the API path the
+        client adds itself, means the URL is not an openQA API, not that the object is unknown."""
+        doubled = urlsplit(self.base_url).path.rstrip("/").endswith(API_BASE.rstrip("/"))
+        if doubled or not (isinstance(body, dict) and "error_status" in body):
+            hint = ("remove the trailing %s from host (the client adds it)" % API_BASE.rstrip("/") if doubled
+                    else "host must be the openQA web UI's base URL, e.g. https://openqa.opensuse.org")
+            return ServerError("%s: this does not look like an openQA API at %s (HTTP 404: %s); %s"
+                               % (where, self.base_url, error or "no body", hint))
+        return NotFoundError("%s: not found (%s)" % (where, error or "HTTP 404"))
+
     def _http_error(self, response: t.Any, body: t.Any, method: str, path: str) -> OpenQAError:
         code = response.status_code
         if isinstance(body, dict) and body.get("error"):
@@ -340,7 +366,7 @@ class OpenQAClient:
             error = _snippet(response.text) or response.reason or ""
         where = "%s %s" % (method, path)
         if code == 404:
-            return NotFoundError("%s: not found (%s)" % (where, error or "HTTP 404"))
+            return self._not_found(where, body, error)
         if code in (401, 403):
             return AuthError(_auth_message(error))
         if code == 400:

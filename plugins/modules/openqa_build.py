@@ -14,8 +14,9 @@ description:
     narrowed by O(group) or O(groupid), O(distri) and O(version).
   - V(info), V(restart) and V(wait) read the build with one request per 10,000 jobs (restarted ones included)
     and use the latest job of every scenario; V(restart) then restarts in one bulk request.
-  - When a V(restart) matches the same BUILD value in several groups or products and nothing narrows it,
-    the module fails with status 3 and lists the candidates in RV(returns).
+  - When the same BUILD value is found in several groups or products and nothing narrows it, V(info),
+    V(restart) and V(wait) fail with status 3 and list the candidates in RV(returns). Give O(group) or
+    O(groupid) (and O(distri) or O(version) when needed), so that a gate never judges another group's jobs.
   - The same actions are available on the command line as C(openqa-ctl build ACTION).
 options:
   action:
@@ -122,6 +123,12 @@ options:
       - With V(restart), do not restart passed or softfailed children.
     type: bool
     default: false
+  max_attempts:
+    description:
+      - With V(restart), leave a job alone when its clone chain already holds this many runs (the job and the
+        jobs it was restarted from). V(2) retries each failure once, however often the play runs.
+      - The message names the jobs left alone; when nothing else is to do, C(changed) is V(false).
+    type: int
   limit:
     description:
       - With V(search), how many of the group's newest builds to look through.
@@ -153,6 +160,8 @@ attributes:
     description:
       - V(restart) maps the ids that would be restarted to null; V(new) says whether it would schedule (C(changed)).
       - Nothing is posted in check mode.
+      - V(wait) returns at once in check mode, as what it would wait for may not exist (nothing was scheduled or
+        restarted). It reports the current state of the jobs, or an empty RV(returns) when the build has no job yet.
 author:
   - openqa.client contributors (!UNKNOWN)
 """
@@ -181,6 +190,7 @@ EXAMPLES = r"""
     filter:
       - name=raid
       - status=failure
+    max_attempts: 2   # rerunning the play does not restart a RAID test a second time
 
 - name: Wait for the build and fail unless every job is ok
   openqa.client.openqa_build:
@@ -196,6 +206,7 @@ EXAMPLES = r"""
     host: https://openqa.example.com
     action: info
     id: "20261127"
+    groupid: 110
     arch: x86_64
     filter: status=failed
   register: failures
@@ -207,14 +218,16 @@ returns:
     - What the action returns, as in the proposal's C(returns). Each action has one shape; O(wait) and check
       mode only add keys to it, they never change its type.
     - 'V(search) returns C({"ids": [build names]}), newest first.'
-    - 'V(info) returns a list of C({"name": test, "tests": [{"arch", "id", "status"}]}), sorted by test name;
+    - 'V(info) returns a list of C({"name": test, "tests": [{"arch", "machine", "id", "status"}]}), sorted by test
+      name, the jobs of each test by arch, machine and flavor; C(flavor) is there too when the build spans several;
       a job whose final result is not ok also has C(failure), the first failed module (V(null) when none failed),
       and with O(bugs) C(bug), the newest bug reference in its comments, when there is one.'
     - V(restart) and V(new) return a dict, see its keys below.
     - V(wait) returns a dict mapping each job id (as a string) to its status word.
     - 'With status 3, C({"candidates": [{"group", "groupid", "distri", "version"}]}).'
     - When a poll of O(wait) fails after V(new) scheduled jobs, the module fails with C(changed=true) and the ids.
-  returned: success, with status 3 or 9, and on a failure after a change
+  returned: success, with status 3 or 9, with status 7 (a job not ok) or 8 (timeout) after a wait, which a gate
+    reads, and on a failure after a change
   type: raw
   sample: {"ids": [1403568, 1403730], "scheduled_product_id": 412}
   contains:

@@ -70,9 +70,10 @@ EXAMPLES = r"""
     builds_younger: 10d
   register: group
 
-- name: Fail when the newest build has failures
+- name: Fail unless every job of the newest build is ok (not only "none failed" - cancelled, skipped and
+    unfinished jobs are not ok either)
   ansible.builtin.assert:
-    that: group.returns.builds[0].failed == 0
+    that: group.returns.builds[0].passed + group.returns.builds[0].softfailed == group.returns.builds[0].total
 """
 
 RETURN = r"""

@@ -97,6 +97,11 @@ options:
     description:
       - With V(restart), a comment posted on each restarted job (one request per job).
     type: str
+  max_attempts:
+    description:
+      - With V(restart), leave a job alone when its clone chain already holds this many runs (the job and the
+        jobs it was restarted from). V(2) retries a failure once. The message names the jobs left alone.
+    type: int
   vars:
     description:
       - Job settings as C(KEY=VALUE) strings or a dict. V(KEY=) deletes the setting.
@@ -373,7 +378,8 @@ returns:
     - For V(wait), a dict of job id (as given, even when a restart was followed) to its status word.
     - For V(download), C(dest), C(files) (each C(path) below O(dest), C(bytes) and C(outcome) V(downloaded),
       V(resumed), V(written) or V(unchanged)) and C(skipped) (C(path), C(reason)).
-  returned: success, and on a failure after a change
+  returned: success, with status 7 (a job not ok) or 8 (timeout) after a wait, which a gate reads, and on a
+    failure after a change
   type: raw
   sample: {"ids": [4243], "clones": {"4242": 4243}}
   contains:

@@ -174,6 +174,8 @@ CLI_CASES = [
       status=UNREACHABLE, says="connection refused"),
     c("non-openQA server answering HTML", "test", "status", "--id", "{job}", "--host", "{html_url}",
       status=SERVER, says="instead of JSON: is it an openQA server?"),
+    c("host ending in the API path", "test", "status", "--id", "{job}", "--host", "{url}/api/v1", status=SERVER,
+      says="/api/v1 (HTTP 404: {\"error_status\":404}); remove the trailing /api/v1 from host (the client adds it)"),
     c("key without secret", "test", "status", "--id", "{job}", "--api-key", "K", status=INVALID,
       says="api_secret is missing"),
     # credentials and rights (the table's role column picks the key)

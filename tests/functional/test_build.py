@@ -92,13 +92,16 @@ def mixed_build(server, make_job) -> t.Tuple[str, dict]:
 def test_info_shape_and_first_failed_module_in_cli_and_module(server, ctl, module, mixed_build):
     build, ids = mixed_build
     expected = [
-        {"name": "gnome", "tests": [{"arch": "aarch64", "id": ids["aarch64/gnome"], "status": "incomplete",
-                                     "failure": None}]},
+        {"name": "gnome", "tests": [{"arch": "aarch64", "machine": "aarch64", "id": ids["aarch64/gnome"],
+                                     "status": "incomplete", "failure": None}]},
         {"name": "raid0", "tests": [
-            {"arch": "aarch64", "id": ids["aarch64/raid0"], "status": "softfailed"},
-            {"arch": "x86_64", "id": ids["x86_64/raid0"], "status": "failed", "failure": "first_boot"}]},
-        {"name": "raid1", "tests": [{"arch": "x86_64", "id": ids["x86_64/raid1"], "status": "scheduled"}]},
-        {"name": "textmode", "tests": [{"arch": "x86_64", "id": ids["x86_64/textmode"], "status": "passed"}]},
+            {"arch": "aarch64", "machine": "aarch64", "id": ids["aarch64/raid0"], "status": "softfailed"},
+            {"arch": "x86_64", "machine": "64bit", "id": ids["x86_64/raid0"], "status": "failed",
+             "failure": "first_boot"}]},
+        {"name": "raid1", "tests": [{"arch": "x86_64", "machine": "64bit", "id": ids["x86_64/raid1"],
+                                     "status": "scheduled"}]},
+        {"name": "textmode", "tests": [{"arch": "x86_64", "machine": "64bit", "id": ids["x86_64/textmode"],
+                                        "status": "passed"}]},
     ]
     cli = ctl("build", "info", "--id", build)
     mod = module("build", {"action": "info", "id": build})
@@ -160,9 +163,23 @@ def test_info_reports_the_latest_job_of_each_scenario(server, api, make_job):
     ids = seed(make_job, build, [("raid0", "x86_64", "failed"), ("raid1", "x86_64", "passed")])
     clone = api_post(api, "jobs/%d/restart" % ids["x86_64/raid0"])["result"][0][str(ids["x86_64/raid0"])]
     result, _count = run_verb(server, "info", id=build)
-    assert result.returns == [{"name": "raid0", "tests": [{"arch": "x86_64", "id": clone, "status": "scheduled"}]},
-                              {"name": "raid1", "tests": [{"arch": "x86_64", "id": ids["x86_64/raid1"],
-                                                           "status": "passed"}]}]
+    assert result.returns == [{"name": "raid0", "tests": [{"arch": "x86_64", "machine": "64bit", "id": clone,
+                                                           "status": "scheduled"}]},
+                              {"name": "raid1", "tests": [{"arch": "x86_64", "machine": "64bit",
+                                                           "id": ids["x86_64/raid1"], "status": "passed"}]}]
+
+
+def test_info_tells_machines_apart_and_names_flavors_when_several(server, make_job):
+    build = unique()
+    uefi = make_job(result="passed", BUILD=build, TEST="textmode", MACHINE="uefi")
+    plain = make_job(result="failed", BUILD=build, TEST="textmode")
+    result, _count = run_verb(server, "info", id=build)
+    assert [(e["machine"], e["id"]) for e in result.returns[0]["tests"]] == [("64bit", plain), ("uefi", uefi)]
+    assert all("flavor" not in e for e in result.returns[0]["tests"])  # one flavor: said once is enough
+    net = make_job(result="passed", BUILD=build, TEST="textmode", FLAVOR="NET")
+    result, _count = run_verb(server, "info", id=build)
+    assert [(e["flavor"], e["machine"], e["id"]) for e in result.returns[0]["tests"]] == [
+        ("DVD", "64bit", plain), ("NET", "64bit", net), ("DVD", "uefi", uefi)]
 
 
 def test_unknown_build_info_is_status_2_and_restart_is_no_build_found(server, ctl, module):
@@ -273,6 +290,44 @@ def test_restart_of_a_child_follows_test_restart_dependency_rules(server, api, m
     assert sorted(result.returns["ids"]) == sorted([new_parent, new_child])
 
 
+def test_restart_failures_of_a_failed_chained_parent_and_its_skipped_child(server, ctl, api, make_job):
+    build = unique()
+    parent = make_job(BUILD=build, TEST="textmode")
+    child = make_job(BUILD=build, TEST="gnome", _START_AFTER_JOBS=parent)
+    api_post(api, "jobs/%d/set_done" % parent, result="failed")
+    run = ctl("build", "restart", "--id", build, "--filter", "status=failure", *server.cli_creds())
+    new_ids = sorted(api_get(api, "jobs/%d" % job)["job"]["clone_id"] for job in (parent, child))
+    assert (run.rc, run.message, run.envelope["invocation"]["changed"], run.returns) == (0, "ok", True,
+                                                                                         {"ids": new_ids})
+
+
+def test_restart_max_attempts_restarts_each_scenario_once_in_cli_and_module(server, ctl, module, api, make_job):
+    build = unique()
+    ids = seed(make_job, build, [("raid0", "x86_64", "failed"), ("raid1", "x86_64", "failed")])
+    args = ("build", "restart", "--id", build, "--filter", "status=failure", "--max-attempts", "2")
+    first = ctl(*args, *server.cli_creds())
+    clones = {key: api_get(api, "jobs/%d" % ids[key])["job"]["clone_id"] for key in ids}
+    assert (first.status, first.envelope["invocation"]["changed"], first.returns) == (
+        0, True, {"ids": sorted(clones.values())})
+    api_post(api, "jobs/%d/set_done" % clones["x86_64/raid0"], result="failed")
+    api_post(api, "jobs/%d/set_done" % clones["x86_64/raid1"], result="failed")
+    second = ctl(*args, *server.cli_creds())
+    assert (second.rc, second.envelope["invocation"]["changed"], second.returns) == (0, False, {"ids": []})
+    assert second.message == "nothing to restart: not restarted, already run 2 times " \
+        "(max_attempts): %d, %d" % tuple(sorted(clones.values()))
+    mod = module("build", {"action": "restart", "id": build, "filter": "status=failure", "max_attempts": 2,
+                           **server.creds()})
+    assert (mod.status, mod.result["changed"], mod.result["msg"]) == (0, False, second.message)
+    assert all(api_get(api, "jobs/%d" % new)["job"]["clone_id"] is None for new in clones.values())
+    # a third scenario that never ran twice is still restarted next to them
+    third = make_job(result="failed", BUILD=build, TEST="textmode")
+    mixed = ctl(*args, *server.cli_creds())
+    assert mixed.status == 0 and mixed.envelope["invocation"]["changed"]
+    assert mixed.returns == {"ids": [api_get(api, "jobs/%d" % third)["job"]["clone_id"]]}
+    assert mixed.message == "ok; not restarted, already run 2 times (max_attempts): %d, %d" \
+        % tuple(sorted(clones.values()))
+
+
 def test_same_build_in_two_groups_is_ambiguous_until_narrowed(server, ctl, module, api, make_job, own_groups):
     build = unique()
     first = make_job(result="failed", BUILD=build, TEST="raid0", _GROUP_ID=own_groups[0]["id"])
@@ -285,8 +340,14 @@ def test_same_build_in_two_groups_is_ambiguous_until_narrowed(server, ctl, modul
     assert cli.returns == {"candidates": candidates}
     assert mod.status == 3 and mod.returns == cli.returns and mod.result["msg"] == cli.message
     assert api_get(api, "jobs/%d" % first)["job"]["clone_id"] is None
-    # info is not a change: it shows both; restart narrowed by group restarts only that one
-    assert len(ctl("build", "info", "--id", build).returns[0]["tests"]) == 2
+    # reads resolve the build the same way: a gate must not judge another group's jobs
+    for action in ("info", "wait"):
+        read = ctl("build", action, "--id", build)
+        assert (read.rc, read.status, read.message, read.returns) == (3, 3, cli.message, cli.returns)
+    read = module("build", {"action": "info", "id": build})
+    assert (read.status, read.returns) == (3, {"candidates": candidates})
+    narrowed_info = ctl("build", "info", "--id", build, "--group", own_groups[0]["name"])
+    assert narrowed_info.status == 0 and [t["id"] for t in narrowed_info.returns[0]["tests"]] == [first]
     narrowed = ctl("build", "restart", "--id", build, "--groupid", str(own_groups[1]["id"]), *server.cli_creds())
     assert narrowed.status == 0 and narrowed.returns["ids"] == [api_get(api, "jobs/%d" % second)["job"]["clone_id"]]
     assert api_get(api, "jobs/%d" % first)["job"]["clone_id"] is None
@@ -352,8 +413,10 @@ NEW_ERRORS = {
     "missing parameters": ({"DISTRI": "opensuse"}, None, 4, "missing parameters: VERSION FLAVOR ARCH BUILD"),
     "no products": ({"DISTRI": "sle", "VERSION": "15", "FLAVOR": "Online", "ARCH": "s390x"}, None, 4,
                     "openQA scheduled nothing: no products found for sle-Online-s390x"),
-    "no templates in group": ({}, "987654", 2, "no job templates: POST isos: not found (no templates found"),
-    "no template matches": ({}, "no such group", 9, "openQA scheduled no job for opensuse-Tumbleweed-DVD"),
+    "unknown group id": ({}, "987654", 2, "unknown group: there is no job group 987654 on "),
+    "unknown group name": ({}, "no such group", 2, "unknown group: there is no job group named 'no such group' on "),
+    "no templates in group": ({}, "OTHER", 2, "no job templates: POST isos: not found (no templates found"),
+    "no template matches": ({"TEST": "nosuchtest"}, None, 9, "openQA scheduled no job for opensuse-Tumbleweed-DVD"),
     "failed jobs": ({"TEST": "raid0", "START_AFTER_TEST": "nothere"}, None, 9,
                     "openQA created 0 jobs and failed 1: START_AFTER_TEST=nothere@64bit not found"),
 }
@@ -362,7 +425,7 @@ NEW_ERRORS = {
 @pytest.mark.parametrize("case", sorted(NEW_ERRORS))
 def test_new_error_answers_are_surfaced_alike_in_cli_and_module(server, ctl, module, case):
     extra, group, status, start = NEW_ERRORS[case]
-    group = group or str(server.fixture["group_id"])
+    group = {None: str(server.fixture["group_id"]), "OTHER": server.fixture["other_group_name"]}.get(group, group)
     seen = {}
     for kind in ("cli", "module"):
         build = unique()
@@ -381,6 +444,34 @@ def test_new_error_answers_are_surfaced_alike_in_cli_and_module(server, ctl, mod
         assert cli_returns.keys() == mod_returns.keys() and cli_returns["ids"] == mod_returns["ids"] == []
         if case == "failed jobs":
             assert len(cli_returns["failed"]) == len(mod_returns["failed"]) == 1
+
+
+@pytest.mark.parametrize("case", sorted(set(NEW_ERRORS) - {"failed jobs"}))
+def test_new_check_mode_predicts_the_failure_with_the_same_status(server, ctl, module, case):
+    extra, group, status, _start = NEW_ERRORS[case]
+    group = {None: str(server.fixture["group_id"]), "OTHER": server.fixture["other_group_name"]}.get(group, group)
+    build = unique()
+    values = dict(iso_vars(build), **extra) if case != "missing parameters" else extra
+    run = ctl("build", "new", "--group", group, *var_flags(values), "--check", *server.cli_creds())
+    mod = module("build", {"action": "new", "group": group, "vars": values, **server.creds()}, check=True)
+    assert (run.rc, run.status, mod.status, mod.result["msg"]) == (status, status, status, run.message)
+    assert "would" in run.message or case.startswith(("unknown group", "missing"))
+    assert product_count(server, build) == 0
+
+
+def test_new_unknown_group_posts_nothing(server, ctl):
+    build = unique()
+    run = ctl("build", "new", "--group", "no such group", *var_flags(iso_vars(build)), *server.cli_creds())
+    assert run.status == 2 and product_count(server, build) == 0
+
+
+def test_new_check_mode_counts_the_templates_it_would_schedule(server, ctl):
+    build = unique()
+    run = ctl("build", "new", "--group", server.fixture["group_name"], *var_flags(iso_vars(build, "aarch64")),
+              "--vars", "TEST=raid0,raid1", "--check", *server.cli_creds())
+    assert (run.status, run.envelope["invocation"]["changed"]) == (0, True)
+    assert run.message == "would schedule opensuse-Tumbleweed-DVD-aarch64 build %s (POST isos): 2 job templates " \
+        "match" % build
 
 
 class _LosesAnswerOfPostIsos(requests.Session):
@@ -454,6 +545,22 @@ def test_wait_times_out_on_pending_jobs_and_follows_restarts(server, ctl, api, m
     api_post(api, "jobs/%d/set_done" % clone, result="passed")
     done = ctl("build", "wait", "--id", build, "--timeout", "0")
     assert done.status == 0 and done.returns == {str(clone): "passed", str(ids["x86_64/raid1"]): "passed"}
+
+
+def test_wait_in_check_mode_returns_at_once_in_cli_and_module(server, ctl, module, make_job):
+    build = unique()
+    ids = seed(make_job, build, [("raid0", "x86_64", None), ("raid1", "x86_64", "failed")])
+    words = {str(ids["x86_64/raid0"]): "scheduled", str(ids["x86_64/raid1"]): "failed"}
+    # a real wait would block for an hour (the subprocess gives up after 5 minutes)
+    cli = ctl("build", "wait", "--id", build, "--timeout", "1h", "--check")
+    mod = module("build", {"action": "wait", "id": build, "timeout": "1h"}, check=True)
+    assert (cli.rc, cli.returns, cli.message) == (0, words, "check mode: not waiting for 1 pending jobs (%d); a real "
+                                                  "run waits until they are final" % ids["x86_64/raid0"])
+    assert (mod.status, mod.returns, mod.result["msg"]) == (0, words, cli.message)
+    # the build a check-mode 'build new' would have scheduled does not exist: nothing to wait for
+    missing = ctl("build", "wait", "--id", unique(), "--check")
+    assert (missing.rc, missing.returns) == (0, {}) and missing.message.startswith("check mode: not waiting: no job")
+    assert ctl("build", "wait", "--id", unique()).status == 2
 
 
 def test_new_then_wait_reports_the_scheduled_jobs(server, ctl):

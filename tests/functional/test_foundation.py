@@ -2,7 +2,17 @@
 
 from __future__ import annotations
 
+import http.server
+import subprocess
+import sys
+import threading
+import typing as t
+
 import pytest
+from conftest import _ansible_env
+
+from ansible_collections.openqa.client.plugins.module_utils.client import OpenQAClient
+from ansible_collections.openqa.client.plugins.module_utils.envelope import UnreachableError
 
 
 @pytest.mark.parametrize("kind", ["passed_job", "failed_job", "softfailed_job", "scheduled_job", "incomplete_job"])
@@ -72,3 +82,61 @@ def test_secret_never_appears_with_vvvv(server, module):
                  {"action": "status", "id": 987654321}):
         mod = module("test", dict(args, **server.creds()), verbosity=4)
         assert secret not in mod.stdout + mod.stderr
+
+
+def test_https_to_a_plain_http_server_fails_at_once_suggesting_http(server):
+    plain = server.url.split("://", 1)[1]
+    client = OpenQAClient("https://" + plain)
+    with pytest.raises(UnreachableError) as error:
+        client.get("jobs/%d" % server.fixture["passed_job"])
+    assert client.request_count == 1  # no retries: the mismatch stays
+    assert error.value.message.startswith("TLS handshake with https://%s failed: the server answered in plain HTTP"
+                                          % plain)
+    assert error.value.message.endswith("if it serves only http, use http://%s" % plain)
+
+
+class _NotFoundPage(http.server.BaseHTTPRequestHandler):
+    """A web server that is not openQA: every path is a 404 HTML page."""
+
+    def do_GET(self) -> None:  # noqa: N802 (http.server's naming)
+        page = b"<html><body><h1>404 Not Found</h1></body></html>"
+        self.send_response(404)
+        self.send_header("Content-Type", "text/html")
+        self.send_header("Content-Length", str(len(page)))
+        self.end_headers()
+        self.wfile.write(page)
+
+    def log_message(self, format: str, *args: t.Any) -> None:  # pylint: disable=redefined-builtin
+        """Quiet."""
+
+
+def test_html_404_is_not_an_unknown_object_but_not_openqa(ctl):
+    web = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _NotFoundPage)
+    threading.Thread(target=web.serve_forever, daemon=True).start()
+    try:
+        url = "http://127.0.0.1:%d" % web.server_address[1]
+        run = ctl("test", "status", "--id", "8", "--host", url, host=False)
+    finally:
+        web.shutdown()
+    assert run.rc == run.status == 6
+    assert run.message.startswith("GET jobs/8: this does not look like an openQA API at %s (HTTP 404: an HTML page"
+                                  % url)
+
+
+def _short_name_run(server, args: str, env: dict) -> str:
+    library = subprocess.run([sys.executable, "-m", "ansible_collections.openqa.client.cli.openqa_ctl",
+                              "--ansible-library"], capture_output=True, text=True, check=True).stdout.strip()
+    proc = subprocess.run(["ansible", "localhost", "-m", "openqa_test", "-a", args], capture_output=True, text=True,
+                          env=_ansible_env(dict(env, ANSIBLE_LIBRARY=library)), timeout=300, check=False)
+    return proc.stdout + proc.stderr
+
+
+def test_short_name_without_any_host_warns(server):
+    job = server.fixture["passed_job"]
+    lost = _short_name_run(server, "action=status id=%d retries=0" % job, {"OPENQA_HOST": ""})
+    assert "ran by its short name with no host and no OPENQA_HOST" in lost
+    assert "use openqa.client.openqa_test" in lost
+    with_env = _short_name_run(server, "action=status id=%d" % job, {"OPENQA_HOST": server.url})
+    with_host = _short_name_run(server, "action=status id=%d host=%s" % (job, server.url), {"OPENQA_HOST": ""})
+    assert '"returns": "passed"' in with_env and '"returns": "passed"' in with_host
+    assert "short name" not in with_env + with_host

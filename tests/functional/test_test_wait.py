@@ -114,3 +114,11 @@ def test_restart_with_wait_waits_for_the_new_job(server, api, make_job):
     rc, envelope = finish(proc)
     shape = {"ids": [clone], "clones": {str(job_id): clone}, "results": {str(clone): "passed"}}
     assert rc == 0 and envelope["returns"] == shape
+
+
+
+def test_check_mode_polls_once_and_does_not_block(server, make_job):
+    pending = make_job()
+    rc, envelope = finish(start_wait(server, pending, timeout="1h", extra=("--check",)))
+    assert (rc, envelope["returns"]) == (0, {str(pending): "scheduled"})
+    assert envelope["invocation"]["message"].startswith("check mode: not waiting for 1 pending jobs")

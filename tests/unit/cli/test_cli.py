@@ -115,6 +115,22 @@ def test_bash_completion_is_valid_bash_and_completes(capsys):
     assert completed.stdout.split() == ["stop", "status"]
 
 
+@pytest.mark.parametrize("words, expected", [
+    ("test status --format ", ["json", "yaml", "table"]),
+    ("test search --result f", ["failed"]),
+    ("test search --result failed --bu", ["--build"]),
+])
+def test_bash_completion_completes_fixed_values(capsys, words, expected):
+    with pytest.raises(SystemExit):
+        openqa_ctl.main(["--completion", "bash"])
+    script = capsys.readouterr().out
+    line = "openqa-ctl " + words
+    probe = script + '\nCOMP_WORDS=(%s); COMP_CWORD=%d; _openqa_ctl; echo "${COMPREPLY[@]}"\n' % (
+        " ".join(repr(w) for w in line.split(" ")), len(line.split(" ")) - 1)
+    completed = subprocess.run(["bash", "-c", probe], capture_output=True, text=True, check=True)
+    assert completed.stdout.split() == expected
+
+
 def test_repeatable_options_take_several_values_per_flag():
     args = vars(openqa_ctl.build_parser("test").parse_args(
         ["test", "clone", "--id", "1", "--vars", "A=1", "B=2", "--vars", "C="]))
@@ -176,3 +192,23 @@ def test_json_data_setting_one_option_twice_differently_is_ambiguous(capsys, tmp
     data.write_text(json.dumps({"host": "http://127.0.0.1:9", "from": "http://127.0.0.1:8", "id": [1]}))
     code, out = _run(capsys, "test", "status", "--json-data", str(data))
     assert code == 3 and "sets host twice (as host and as from)" in json.loads(out)["invocation"]["message"]
+
+
+def test_table_renders_nested_records_as_sub_rows_and_wraps_instead_of_cutting():
+    tests = [{"arch": "x86_64", "machine": "64bit", "id": 7, "status": "failed", "failure": "first_boot"},
+             {"arch": "x86_64", "machine": "uefi", "id": 8, "status": "passed"}]
+    envelope = {"invocation": {"status": 0, "message": "ok"},
+                "returns": [{"name": "textmode", "tests": tests}, {"name": "gnome", "tests": []}]}
+    table = render.as_table(envelope).splitlines()
+    assert table[1].split() == ["name", "arch", "machine", "id", "status", "failure"]
+    assert table[3].split() == ["textmode", "x86_64", "64bit", "7", "failed", "first_boot"]
+    assert table[4].split() == ["x86_64", "uefi", "8", "passed"] and table[4].startswith(" ")
+    assert table[5].split() == ["gnome"]
+    long = {"CPU_ARCH": "x86_64", "WORKER_CLASS": ",".join("qemu_%d" % i for i in range(30))}
+    envelope = {"invocation": {"status": 0, "message": "ok"},
+                "returns": {"id": 1, "properties": long, "builds": [{"build": "b1", "failed": 0}]}}
+    lines = render.as_table(envelope).splitlines()
+    wrapped = [line[len("properties  "):] for line in lines[4:] if line.startswith(("properties", "    "))]
+    assert "".join(wrapped) == json.dumps(long, separators=(",", ":"))  # whole, over several lines
+    assert len(wrapped) > 1 and all(len(part) <= 60 for part in wrapped)
+    assert lines[-4:] == ["builds:", "build  failed", "-----  ------", "b1     0"]

@@ -130,6 +130,14 @@ def test_restart_answer_already_cloned_within_the_same_request_is_fine():
     assert result.status == Status.OK and result.returns == [17, 19]
 
 
+def test_restart_answer_parent_with_its_child_is_fine():
+    # openQA 4.6's real answer to jobs=1 jobs=2 when 2 is 1's skipped chained child
+    restart = plan([1, 2], {1: done(1), 2: done(2, result="skipped", parents={"Chained": [1]})})
+    result = restart.interpret({"errors": ["Job 1 already has clone 10"], "result": [{"1": 10, "2": 11}]})
+    assert (result.status, result.returns, result.changed) == (Status.OK, [10, 11], True)
+    assert result.message == "restarted 1 as 10, 2 as 11"
+
+
 def test_missing_assets_name_them_and_mention_force():
     restart = plan([4], {4: done(4)})
     result = restart.interpret({"result": [], "enforceable": 1, "errors": [

@@ -13,7 +13,8 @@ class ScriptedClient:
 
     base_url = "http://openqa.test"
 
-    def __init__(self, polls):
+    def __init__(self, polls, check_mode=False):
+        self.check_mode = check_mode
         self.polls = list(polls)
         self.requests = []
         self.messages = []
@@ -85,3 +86,10 @@ def test_a_final_listing_needs_no_request(clock):
     client = ScriptedClient([])
     result = _waiting.wait_for_jobs(client, [1], timeout=100, interval=5, listed={1: dict(FAILED, id=1)})
     assert result.status == Status.NOT_OK and client.requests == []
+
+
+def test_check_mode_polls_once_and_never_sleeps(clock):
+    client = ScriptedClient([{1: PASSED, 2: PENDING}], check_mode=True)
+    result = _waiting.wait_for_jobs(client, [1, 2], timeout=3600, interval=5)
+    assert (result.status, result.returns, clock["t"]) == (Status.OK, {"1": "passed", "2": "running"}, 0.0)
+    assert len(client.requests) == 1 and result.message.startswith("check mode: not waiting for 1 pending jobs (2)")
