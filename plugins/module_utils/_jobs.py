@@ -18,6 +18,7 @@ from ansible_collections.openqa.client.plugins.module_utils.envelope import (
     UnreachableError,
 )
 from ansible_collections.openqa.client.plugins.module_utils._clone import clone
+from ansible_collections.openqa.client.plugins.module_utils._comments import comment
 from ansible_collections.openqa.client.plugins.module_utils._job_reads import (
     MAX_LIMIT,
     PENDING_STATES,
@@ -256,6 +257,9 @@ ENTRY = Entry(
                type="bool", default=False),
         Option("timeout", "wait: give up after this long (90, 15m, 2h).", type="duration", default=3600.0),
         Option("interval", "wait: time between two polls.", type="duration", default=30.0),
+        Option("text", "comment: the comment's text, e.g. 'bsc#1234: known issue'."),
+        Option("remove", "comment: delete the comments with exactly this text instead of adding it.", type="bool",
+               default=False),
     ),
     actions=(
         Action("restart", restart, "restart jobs (and, when failed or asked for, their parents); "
@@ -278,5 +282,7 @@ ENTRY = Entry(
                options=("id", "attributes"), required=("id",)),
         Action("wait", wait, "wait until every job is final; returns each job's status word",
                options=("id", "follow", "timeout", "interval"), required=("id",)),
+        Action("comment", comment, "add a comment to each job that lacks it (or --remove it); returns the jobs "
+               "changed", mutating=True, options=("id", "text", "remove"), required=("id", "text")),
     ),
 )

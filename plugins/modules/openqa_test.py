@@ -42,9 +42,13 @@ options:
       - V(info) returns details of one job, selected with O(attributes).
       - V(wait) waits until every job in O(id) is final, polling all of them in one request every O(interval);
         it returns each job's status word. Status 7 when a result is not passed or softfailed, 8 on timeout.
+      - V(comment) adds the comment O(text) to each job in O(id) that has no comment with exactly this text
+        (C(changed=false) when all have it), or with O(remove) deletes the comments with this text. openQA
+        versions with the bulk comments route get one request for all jobs, older ones one per job. Check mode
+        returns the jobs that would change. Deleting comments needs an admin's API key on openQA 4.6.
     type: str
     required: true
-    choices: [restart, stop, cancel, clone, status, search, info, wait]
+    choices: [restart, stop, cancel, clone, status, search, info, wait, comment]
   id:
     description:
       - The job id. V(restart), V(stop) and V(wait) take several; the other actions exactly one.
@@ -192,6 +196,16 @@ options:
     description:
       - With O(action=wait), or O(wait=true) on V(restart) and V(clone), the time between two polls. Defaults to 30 seconds.
     type: str
+  text:
+    description:
+      - "With O(action=comment), the comment's text, for example V(bsc#1234: known issue). A bug reference in it
+        shows in M(openqa.client.openqa_build) V(info) with O(openqa.client.openqa_build#module:bugs)."
+    type: str
+  remove:
+    description:
+      - With O(action=comment), delete the job's comments whose text is exactly O(text) instead of adding one.
+        Defaults to V(false).
+    type: bool
 extends_documentation_fragment:
   - openqa.client.connection
   - openqa.client.connection.attributes
@@ -259,6 +273,13 @@ EXAMPLES = r"""
     id: "{{ failures.returns }}"
     interval: 1m
     timeout: 3h
+
+- name: Label failed jobs with a known bug (nothing is posted on jobs that already have the label)
+  openqa.client.openqa_test:
+    host: o3
+    action: comment
+    id: "{{ failures.returns }}"
+    text: "bsc#1234: known issue"
 """
 
 RETURN = r"""
@@ -277,6 +298,8 @@ returns:
     - For V(search), the matching ids, newest first.
     - For V(info), a dict of the selected O(attributes).
     - For V(wait), a dict of job id (as given, even when a restart was followed) to its status word.
+    - For V(comment), the ids of the jobs that were (in check mode would be) commented on, or with O(remove)
+      uncommented; empty when nothing changed.
   returned: success
   type: raw
   sample: failed
