@@ -4,7 +4,8 @@
 # Private to this collection: no API promise, it may change in any release.
 """Job comments: idempotent labelling (``test comment``), reusable by any verb that labels jobs.
 
-A comment is "there" when a comment of the job has the same text (surrounding whitespace aside).
+A comment is "there" when a comment of the job has the same text (surrounding whitespace and openQA's
+carry-over note aside).
 openQA since 2024 has bulk endpoints (``POST comments`` with repeated ``job_id``, ``DELETE comments``
 with repeated ``id``); 4.6 has only ``jobs/N/comments``. Which one a server has is learnt from its
 answer the first time (a 404 for the route means nothing was done) and remembered per process.
@@ -12,6 +13,7 @@ answer the first time (a 404 for the route means nothing was done) and remembere
 
 from __future__ import annotations
 
+import re
 import typing as t
 
 from ansible_collections.openqa.client.plugins.module_utils.envelope import (
@@ -23,6 +25,9 @@ from ansible_collections.openqa.client.plugins.module_utils.envelope import (
 )
 from ansible_collections.openqa.client.plugins.module_utils._job_reads import id_list
 
+# openQA copies a failed job's bug comments to the next failure of its scenario (carry_over_bugrefs) and
+# appends this note; the copy is the same label.
+_TAKEOVER = re.compile(r"\s*\(Automatic takeover from t#\d+\)\s*$")
 # (server URL, method) -> whether the bulk comments route exists; learnt once per process
 _BULK: t.Dict[t.Tuple[str, str], bool] = {}
 
@@ -35,9 +40,10 @@ def job_comments(client: t.Any, job_id: int) -> t.List[dict]:
 
 
 def matching(comments: t.Iterable[t.Mapping[str, t.Any]], text: str) -> t.List[int]:
-    """Ids of the comments whose text is ``text``."""
+    """Ids of the comments whose text is ``text``, also when openQA carried it over from an earlier job."""
     wanted = text.strip()
-    return [int(comment["id"]) for comment in comments if str(comment.get("text", "")).strip() == wanted]
+    return [int(comment["id"]) for comment in comments
+            if _TAKEOVER.sub("", str(comment.get("text", ""))).strip() == wanted]
 
 
 def _read(client: t.Any, job_ids: t.Sequence[int], text: str) -> t.Dict[int, t.List[int]]:

@@ -93,6 +93,28 @@ def test_module_is_idempotent(server, api, module, make_job):
     assert texts(api, job_id) == [text]
 
 
+def add_modules(server, job_id: int, results: t.Sequence[t.Tuple[str, str]]) -> None:
+    """Module rows as a worker would upload them (nothing runs on this server)."""
+    rows = ", ".join("(%d, '%s', 'tests/%s.pm', 'x', '%s', now(), now())" % (job_id, name, name, result)
+                     for name, result in results)
+    server.sql("INSERT INTO job_modules (job_id, name, script, category, result, t_created, t_updated) VALUES " + rows)
+
+
+def test_a_label_openqa_carried_over_counts_as_present(server, api, ctl, make_job):
+    # openQA carries bug comments over within a job group, to the next job failing in the same modules
+    scenario = {"TEST": "carry_" + uuid.uuid4().hex[:8], "_GROUP": server.fixture["group_name"]}
+    text = label()
+    first, second = make_job(**scenario), make_job(**scenario)
+    for job_id in (first, second):
+        add_modules(server, job_id, [("boot", "failed")])
+    api_post(api, "jobs/%d/set_done" % first, result="failed")
+    assert ctl("test", "comment", "--id", str(first), "--text", text, *server.cli_creds()).status == 0
+    api_post(api, "jobs/%d/set_done" % second, result="failed")
+    assert "Automatic takeover from t#%d" % first in texts(api, second)[0]
+    run = ctl("test", "comment", "--id", str(second), "--text", text, *server.cli_creds())
+    assert run.envelope["invocation"]["changed"] is False and len(texts(api, second)) == 1
+
+
 def test_unknown_job_changes_nothing(server, api, ctl, make_job):
     job_id = make_job(result="failed")
     run = ctl("test", "comment", "--id", str(job_id), "999999", "--text", label(), *server.cli_creds())
