@@ -311,7 +311,7 @@ def _scheduled_jobs(client: t.Any, settings: t.Mapping[str, str]) -> t.List[int]
     """Ids of the current jobs of this product and build that still stand (not cancelled, obsoleted
     nor replaced by a restart); TEST and MACHINE, when given, narrow it as they narrow POST isos."""
     query = [(key.lower(), settings[key]) for key in BUILD_IDENTITY]
-    query += _group_param(settings.get("_GROUP_ID") or settings.get("_GROUP"), None)
+    query += list(_group_param(settings.get("_GROUP_ID") or settings.get("_GROUP"), None).items())
     tests = set(_alternatives(settings.get("TEST", "")))
     machines = set(_alternatives(settings.get("MACHINE", "")))
     ids = []
