@@ -11,7 +11,7 @@ version_added: 0.2.0
 description:
   - Runs one read-only action of an entry (V(test), V(worker), V(group), V(build)) through the same code as the
     modules (M(openqa.client.openqa_test), M(openqa.client.openqa_worker), M(openqa.client.openqa_group),
-    M(openqa.client.openqa_build)) and returns what the module returns as RV(returns).
+    M(openqa.client.openqa_build)) and returns what the module returns as C(returns).
   - The action's options are given as keyword arguments, with the modules' names and values
     (O(openqa.client.openqa_build#module:id), O(openqa.client.openqa_build#module:group), ...).
   - Actions that change something (V(test restart), V(test stop), V(test clone), V(test comment),
@@ -61,7 +61,7 @@ EXAMPLES = r"""
 RETURN = r"""
 _raw:
   description:
-    - The action's result, as RV(returns) of the corresponding module (a job's status word, a list of job ids,
+    - The action's result, as C(returns) of the corresponding module (a job's status word, a list of job ids,
       a build's tests, a worker, ...).
   type: raw
 """

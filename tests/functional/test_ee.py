@@ -69,8 +69,8 @@ def runner_dir(tmp_path: Path, server, extravars: dict) -> Path:
 
 def artifacts(pdd: Path, ident: str) -> t.Tuple[str, int, t.List[dict]]:
     base = pdd / "artifacts" / ident
-    events = [json.loads(path.read_text()) for path in sorted((base / "job_events").glob("*.json"),
-                                                                key=lambda p: int(p.name.split("-")[0]))]
+    paths = sorted((base / "job_events").glob("*.json"), key=lambda p: int(p.name.split("-")[0]))
+    events = [json.loads(path.read_text()) for path in paths]
     return (base / "status").read_text(), int((base / "rc").read_text()), events
 
 
