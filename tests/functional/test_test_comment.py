@@ -11,9 +11,11 @@ from pathlib import Path
 import pytest
 import requests
 from conftest import ROOT, api_get, api_post
+from faultproxy_fixture import Fault, proxy  # noqa: F401  pylint: disable=unused-import
 
 from ansible_collections.openqa.client.plugins.module_utils import _comments, _jobs
 from ansible_collections.openqa.client.plugins.module_utils.client import OpenQAClient
+from ansible_collections.openqa.client.plugins.module_utils._runner import execute
 
 ACTION = _jobs.ENTRY.action("comment")
 
@@ -133,6 +135,28 @@ def test_without_bulk_route_one_probe_per_process_then_one_post_per_job(server, 
     run_comment(client, id=second, text=label())
     assert client.request_count - before == 2 + 2   # no second probe
     assert all(len(texts(api, job_id)) == 1 for job_id in first + second)
+
+
+def test_a_post_lost_in_transit_is_judged_by_rereading_not_resent(server, api, proxy, make_job):
+    jobs = [make_job(result="failed"), make_job(result="failed")]
+    # openQA stores the second comment, then the answer is lost
+    proxy.add(Fault("forward_then", status=502, method="POST", path=r"/jobs/%d/comments$" % jobs[1]))
+    client = OpenQAClient(proxy.url, **server.creds())
+    text = label()
+    result = run_comment(client, id=jobs, text=text)
+    assert result.changed and result.returns == jobs
+    assert all(texts(api, job_id) == [text] for job_id in jobs)
+    assert len([r for r in proxy.mutations() if r.path.endswith("/jobs/%d/comments" % jobs[1])]) == 1
+
+
+def test_a_post_that_failed_reports_the_jobs_still_to_do(server, api, proxy, make_job):
+    jobs = [make_job(result="failed"), make_job(result="failed")]
+    # not forwarded: openQA never saw the second comment
+    proxy.add(Fault("status", status=503, method="POST", path=r"/jobs/%d/comments$" % jobs[1]))
+    result = execute(_jobs.ENTRY, {"action": "comment", "id": jobs, "text": label(), "host": proxy.url,
+                                   **server.creds()})
+    assert result.status == 6 and "jobs %d are still to do (rerun to finish)" % jobs[1] in result.message
+    assert len(texts(api, jobs[0])) == 1 and texts(api, jobs[1]) == []
 
 
 def test_build_info_bugs_shows_the_label(server, api, ctl, make_job):
