@@ -55,7 +55,7 @@ def sql(statement: str) -> str:
 def run_inventory(source: Path, check: int = 0) -> t.Tuple[t.List[float], t.List[float], float]:
     """Wall and CPU seconds of each `ansible-inventory --list` run, and the peak RSS of any run in MB."""
     walls, cpus = [], []
-    for _ in range(RUNS):
+    for _run in range(RUNS):
         before = resource.getrusage(resource.RUSAGE_CHILDREN)
         start = time.perf_counter()
         proc = subprocess.run(["ansible-inventory", "-i", str(source), "--list"], capture_output=True, text=True,
@@ -84,7 +84,7 @@ def main() -> int:
     sql(INSERT.format(p=PREFIX, n=INSTANCES, total=total))
     try:
         server, folding = [], []
-        for _ in range(RUNS):
+        for _run in range(RUNS):
             client = OpenQAClient(url)
             start = time.perf_counter()
             workers = _inventory.list_workers(client)

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import yaml
 from conftest import ROOT, _ansible_env
-from test_playbooks import OK, RAID1_FAILED, new_build  # noqa: F401  (new_build is a fixture)
+from test_playbooks import OK, RAID1_FAILED, new_build  # noqa: F401  pylint: disable=unused-import
 
 
 def run(argv: t.List[str], cwd: Path, env: t.Optional[dict] = None) -> subprocess.CompletedProcess:

@@ -7,7 +7,7 @@ import uuid
 
 import pytest
 from conftest import api_get, api_post
-from test_playbooks import playbook  # noqa: F401  (the fixture)
+from test_playbooks import playbook  # noqa: F401  pylint: disable=unused-import
 from test_test_comment import add_modules
 
 KNOWN = {"first_boot": "bsc#1111", "zypper_up": "poo#2222", "never_fails": "bsc#1111"}

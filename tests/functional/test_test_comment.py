@@ -126,11 +126,11 @@ def test_unknown_job_changes_nothing(server, api, ctl, make_job):
 
 def test_without_bulk_route_one_probe_per_process_then_one_post_per_job(server, api, make_job):
     client = OpenQAClient(server.url, **server.creds())
-    first = [make_job(result="failed") for _ in range(3)]
+    first = [make_job(result="failed") for _job in range(3)]
     run_comment(client, id=first, text=label())
     # 3 reads, the bulk POST answered 404 (openQA 4.6), 3 single POSTs
     assert client.request_count == 3 + 1 + 3
-    second = [make_job(result="failed") for _ in range(2)]
+    second = [make_job(result="failed") for _job in range(2)]
     before = client.request_count
     run_comment(client, id=second, text=label())
     assert client.request_count - before == 2 + 2   # no second probe
@@ -165,7 +165,7 @@ def test_build_info_bugs_shows_the_label(server, api, ctl, make_job):
     text = label()
     assert ctl("test", "comment", "--id", str(job_id), "--text", text, *server.cli_creds()).status == 0
     info = ctl("build", "info", "--id", build, "--bugs")
-    assert info.returns[0]["tests"][0]["bug"] == text.split(":")[0]
+    assert info.returns[0]["tests"][0]["bug"] == text.split(":", maxsplit=1)[0]
 
 
 # ------------------------------------------------------------------ openQA master: the bulk routes
@@ -192,7 +192,7 @@ def test_bulk_routes_one_request_for_all_jobs_on_master(master):
     session.headers["Accept"] = "application/json"
     settings = dict(DISTRI="opensuse", VERSION="Tumbleweed", FLAVOR="DVD", ARCH="x86_64", BUILD="own", TEST="own",
                     MACHINE="64bit")
-    jobs = [session.post(master["url"] + "/api/v1/jobs", data=settings).json()["id"] for _ in range(3)]
+    jobs = [session.post(master["url"] + "/api/v1/jobs", data=settings).json()["id"] for _job in range(3)]
     client = OpenQAClient(master["url"], admin["key"], admin["secret"])
     text = label()
     added = run_comment(client, id=jobs, text=text)
