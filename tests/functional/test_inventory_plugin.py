@@ -29,10 +29,13 @@ def own_machine(api, server) -> t.Iterator[t.Callable[..., str]]:
         return host
 
     yield register
-    for worker_id in created:
-        # the server deletes only offline workers
-        server.sql("UPDATE workers SET t_seen=now() - interval '1 day' WHERE id=%d" % worker_id)
-        api.delete(api.base + "workers/%d" % worker_id).raise_for_status()
+    if created:
+        # the server deletes only offline workers; all are marked first so one failed delete leaves none alive
+        server.sql("UPDATE workers SET t_seen=now() - interval '1 day' WHERE id IN (%s)"
+                   % ", ".join(map(str, created)))
+    answers = [api.delete(api.base + "workers/%d" % worker_id) for worker_id in created]
+    for answer in answers:
+        answer.raise_for_status()
 
 
 @pytest.fixture
