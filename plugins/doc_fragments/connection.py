@@ -25,7 +25,7 @@ options:
       - The API key. When neither O(api_key) nor O(api_secret) is set, E(OPENQA_API_KEY) and E(OPENQA_API_SECRET) are
         used, then the section for this host in C(client.conf), looked up as openqa-cli does
         (E(OPENQA_CONFIG), C(~/.config/openqa), C(/etc/openqa), C(/usr/etc/openqa), with C(client.conf.d/*.conf)).
-      - The result's RV(credential_source) says where the credentials came from.
+      - The modules' result C(credential_source) says where the credentials came from.
       - Read actions work without credentials.
     type: str
   api_secret:

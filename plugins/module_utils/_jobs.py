@@ -20,6 +20,7 @@ from ansible_collections.openqa.client.plugins.module_utils.envelope import (
     failed_after,
 )
 from ansible_collections.openqa.client.plugins.module_utils._clone import clone
+from ansible_collections.openqa.client.plugins.module_utils._comments import comment
 from ansible_collections.openqa.client.plugins.module_utils._download import WHAT, download
 from ansible_collections.openqa.client.plugins.module_utils._job_reads import (
     MAX_LIMIT,
@@ -312,6 +313,9 @@ ENTRY = Entry(
         Option("what", "download: which files; repeat for several. Default: logs and results.", multiple=True,
                choices=WHAT),
         Option("asset_size_limit", "download: skip assets larger than this (200M, 1G). Default: 200M."),
+        Option("text", "comment: the comment's text, e.g. 'bsc#1234: known issue'."),
+        Option("remove", "comment: delete the comments with exactly this text instead of adding it.", type="bool",
+               default=False),
     ),
     actions=(
         Action("restart", restart, "restart jobs (and, when failed or asked for, their parents); "
@@ -338,5 +342,7 @@ ENTRY = Entry(
         Action("download", download, "the job's logs, results and assets into a directory, resumably; returns "
                "the files", mutating=True, options=("id", "dest", "what", "asset_size_limit"),
                required=("id", "dest")),
+        Action("comment", comment, "add a comment to each job that lacks it (or --remove it); returns the jobs "
+               "changed", mutating=True, options=("id", "text", "remove"), required=("id", "text")),
     ),
 )

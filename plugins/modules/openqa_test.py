@@ -48,9 +48,13 @@ options:
         directory per asset type. Files stream to disk and a broken or interrupted transfer is resumed; files already
         complete are not fetched again (V(changed=false)). A file name from the server that is not a plain name
         below O(dest) is refused before anything is written (status 6).
+      - V(comment) adds the comment O(text) to each job in O(id) that has no comment with exactly this text
+        (C(changed=false) when all have it), or with O(remove) deletes the comments with this text. openQA
+        versions with the bulk comments route get one request for all jobs, older ones one per job. Check mode
+        returns the jobs that would change. Deleting comments needs an admin's API key on openQA 4.6.
     type: str
     required: true
-    choices: [restart, stop, cancel, clone, status, search, info, wait, download]
+    choices: [restart, stop, cancel, clone, status, search, info, wait, download, comment]
   id:
     description:
       - The job id. V(restart), V(stop) and V(wait) take several; the other actions exactly one.
@@ -279,6 +283,16 @@ options:
       - With O(action=wait), or O(wait=true) on V(restart) and V(clone), the time between two polls.
     type: str
     default: 30s
+  text:
+    description:
+      - "With O(action=comment), the comment's text, for example V(bsc#1234: known issue). A bug reference in it
+        shows in M(openqa.client.openqa_build) V(info) with O(openqa.client.openqa_build#module:bugs)."
+    type: str
+  remove:
+    description:
+      - With O(action=comment), delete the job's comments whose text is exactly O(text) instead of adding one.
+    type: bool
+    default: false
 extends_documentation_fragment:
   - openqa.client.connection
   - openqa.client.connection.attributes
@@ -353,6 +367,13 @@ EXAMPLES = r"""
     id: "{{ failures.returns }}"
     interval: 1m
     timeout: 3h
+
+- name: Label failed jobs with a known bug (nothing is posted on jobs that already have the label)
+  openqa.client.openqa_test:
+    host: o3
+    action: comment
+    id: "{{ failures.returns }}"
+    text: "bsc#1234: known issue"
 """
 
 RETURN = r"""
@@ -378,6 +399,8 @@ returns:
     - For V(wait), a dict of job id (as given, even when a restart was followed) to its status word.
     - For V(download), C(dest), C(files) (each C(path) below O(dest), C(bytes) and C(outcome) V(downloaded),
       V(resumed), V(written) or V(unchanged)) and C(skipped) (C(path), C(reason)).
+    - For V(comment), the ids of the jobs that were (in check mode would be) commented on, or with O(remove)
+      uncommented; empty when nothing changed.
   returned: success, with status 7 (a job not ok) or 8 (timeout) after a wait, which a gate reads, and on a
     failure after a change
   type: raw

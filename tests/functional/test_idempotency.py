@@ -57,6 +57,12 @@ def _failed_build(make_job: t.Callable[..., int]) -> t.Tuple[str, dict]:
     return build, {"id": build}
 
 
+def _comment(make_job: t.Callable[..., int]) -> t.Tuple[str, dict]:
+    build = "idem-%s" % uuid.uuid4().hex[:10]
+    return build, {"id": [make_job(result="failed", BUILD=build), make_job(result="failed", BUILD=build)],
+                   "text": "bsc#1: %s" % build}
+
+
 MUTATIONS = {
     "test restart": ("test", "restart", _failed_job),
     "test stop by id": ("test", "stop", _pending_job),
@@ -64,6 +70,7 @@ MUTATIONS = {
     "test clone": ("test", "clone", _clone),
     "build restart": ("build", "restart", _failed_build),
     "build new": ("build", "new", _new_build),
+    "test comment": ("test", "comment", _comment),
 }
 
 

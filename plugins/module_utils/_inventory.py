@@ -1,0 +1,81 @@
+# -*- coding: utf-8 -*-
+# Copyright: openqa.client contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+# Private to this collection: no API promise, it may change in any release.
+"""Worker machines for the openqa_workers inventory plugin, without anything of Ansible.
+
+openQA lists worker *instances* (one per slot, ``host`` + ``instance``); an inventory host is a
+machine, so the instances are folded by their ``host``.
+"""
+
+from __future__ import annotations
+
+import typing as t
+
+# Newer openQA pages workers with limit/offset; 4.6 takes limit (capped at generic_max_limit, 100000 by
+# default) and ignores offset. A page of 10000 is one request for any realistic worker farm on either.
+PAGE_SIZE = 10000
+MAX_LIMIT = 100000
+
+
+def list_workers(client: t.Any, page_size: int = PAGE_SIZE) -> t.List[dict]:
+    """Every worker instance, by id, one request per page."""
+    workers: t.Dict[int, dict] = {}
+    offset = 0
+    while True:
+        page = client.get("workers", {"limit": page_size, "offset": offset})["workers"]
+        new = {int(worker["id"]): worker for worker in page if int(worker["id"]) not in workers}
+        if page and not new:
+            # a page of ids already seen: the server ignores offset, so ask for all of them at once
+            page = client.get("workers", {"limit": MAX_LIMIT})["workers"]
+            return sorted(page, key=lambda worker: int(worker["id"]))
+        workers.update(new)
+        if len(page) < page_size:
+            return [workers[worker_id] for worker_id in sorted(workers)]
+        offset += len(page)
+
+
+def worker_classes(worker: t.Mapping[str, t.Any]) -> t.List[str]:
+    text = str((worker.get("properties") or {}).get("WORKER_CLASS") or "")
+    return [name.strip() for name in text.split(",") if name.strip()]
+
+
+def instance_vars(worker: t.Mapping[str, t.Any]) -> dict:
+    properties = dict(worker.get("properties") or {})
+    return {
+        "id": int(worker["id"]),
+        "instance": worker.get("instance"),
+        "status": worker.get("status"),
+        "alive": bool(worker.get("alive")),
+        "connected": bool(worker.get("connected")),
+        "error": worker.get("error"),
+        # the listing carries jobid only while a job runs
+        "job_id": worker.get("jobid"),
+        "worker_class": worker_classes(worker),
+        "arch": properties.get("CPU_ARCH"),
+        "properties": properties,
+    }
+
+
+def machines(workers: t.Iterable[t.Mapping[str, t.Any]]) -> t.Dict[str, dict]:
+    """Worker host name -> the variables of that machine: its instances and their union of classes etc."""
+    by_host: t.Dict[str, t.List[dict]] = {}
+    for worker in workers:
+        name = str(worker.get("host") or "").strip()
+        if name:
+            by_host.setdefault(name, []).append(instance_vars(worker))
+    result = {}
+    for name, instances in sorted(by_host.items()):
+        instances.sort(key=lambda item: (item["instance"] is None, item["instance"] or 0, item["id"]))
+        result[name] = {
+            "openqa_worker_instances": instances,
+            "openqa_worker_classes": _union(item["worker_class"] for item in instances),
+            "openqa_worker_statuses": _union([item["status"]] for item in instances if item["status"]),
+            "openqa_worker_arches": _union([item["arch"]] for item in instances if item["arch"]),
+            "openqa_worker_jobs": [item["job_id"] for item in instances if item["job_id"]],
+        }
+    return result
+
+
+def _union(lists: t.Iterable[t.Iterable[str]]) -> t.List[str]:
+    return list(dict.fromkeys(item for items in lists for item in items))
