@@ -74,6 +74,15 @@ def pytest_configure(config: pytest.Config) -> None:
 
 
 @pytest.fixture(autouse=True)
+def _fresh_feature_probes() -> None:
+    """The client probes a server's features once per process: each test starts unprobed, so request
+    counts do not depend on which test ran first."""
+    from ansible_collections.openqa.client.plugins.module_utils import client as client_module
+    getattr(client_module, "_FEATURES", {}).clear()
+    getattr(client_module, "_ROUTES", {}).clear()
+
+
+@pytest.fixture(autouse=True)
 def _only_on_server_version(request: pytest.FixtureRequest) -> None:
     marker = request.node.get_closest_marker("server_version")
     if marker:
