@@ -306,6 +306,10 @@ class OpenQAClient:
                           % (method, path, cause, attempt, self.retries, wait))
 
     def _transport_error(self, exc: Exception, method: str, path: str) -> OpenQAError:
+        if isinstance(exc, requests.exceptions.ContentDecodingError):
+            # the answer arrived (newer openQA gzips it) but its body does not inflate
+            return ServerError("%s %s: %s sent broken JSON (its compressed body does not decode: %s)"
+                               % (method, path, self.base_url, _snippet(str(exc))))
         if isinstance(exc, requests.exceptions.SSLError):
             return UnreachableError(
                 "TLS verification failed for %s: %s; install the CA and point ca_path at it "
