@@ -42,6 +42,7 @@ FILTER_KEYS = ("name", "status", "arch", "machine", "flavor")
 SCENARIO_SETTINGS = ("DISTRI", "VERSION", "FLAVOR", "ARCH", "BUILD", "TEST", "MACHINE")
 # openQA's default listing limit (generic_default_limit), so no server caps a page below it.
 PAGE_SIZE = 10000
+BUILD_RESULTS_ROUTE = "/api/v1/job_groups/<group_id:num>/build_results"
 STATUS_WORDS = frozenset({
     "scheduled", "running", "cancelled", "passed", "softfailed", "failed", "incomplete", "timeout_exceeded",
     "skipped", "obsoleted", "parallel_failed", "parallel_restarted", "user_cancelled", "user_restarted",
@@ -236,12 +237,24 @@ def _existing_build(client: t.Any, params: t.Mapping[str, t.Any]) -> t.List[dict
 
 
 def search(client: t.Any, params: dict) -> Result:
-    """Build names of a group, newest first, from the group overview (one request per group)."""
+    """Build names of a group, newest first, in one request: ``GET job_groups/N/build_results`` where the
+    server has it (openQA since 2024; its group overview takes only limit_builds 10/20/50/100/400 from API
+    clients), else the group overview of openQA 4.6."""
     group_id = _resolve_group_id(client, params)
+    if client.has_route(BUILD_RESULTS_ROUTE):
+        path = "job_groups/%d/build_results" % group_id
+    else:
+        path = "/group_overview/%d" % group_id
     try:
-        overview = client.get("/group_overview/%d" % group_id, {"limit_builds": params["limit"]})
+        overview = client.get(path, {"limit_builds": params["limit"]})
     except NotFoundError:
         raise NotFoundError("unknown group: there is no job group %d on %s" % (group_id, client.base_url))
+    warnings = []
+    if overview.get("limit_exceeded"):
+        # openQA stops at job_groups_overview_max_jobs (25,000 by default) and says so only here
+        warnings.append("openQA stopped reading group %d at its job limit (limit_exceeded: %s): older builds "
+                        "are missing from this list; search with a smaller --limit"
+                        % (group_id, overview["limit_exceeded"]))
     names = []
     for build in overview.get("build_results") or []:
         if params["version"] is not None and build.get("version") != params["version"]:
@@ -251,7 +264,7 @@ def search(client: t.Any, params: dict) -> Result:
         if params["name"] and params["name"].lower() not in str(build["build"]).lower():
             continue
         names.append(str(build["build"]))
-    return Result(returns={"ids": list(dict.fromkeys(names))})
+    return Result(returns={"ids": list(dict.fromkeys(names))}, warnings=warnings)
 
 
 def _resolve_group_id(client: t.Any, params: t.Mapping[str, t.Any]) -> int:
@@ -368,12 +381,13 @@ def _product_name(settings: t.Mapping[str, str]) -> str:
 def _scheduled_jobs(client: t.Any, settings: t.Mapping[str, str]) -> t.List[int]:
     """Ids of the current jobs of this product and build that still stand (not cancelled, obsoleted
     nor replaced by a restart); TEST and MACHINE, when given, narrow it as they narrow POST isos."""
-    query = [(key.lower(), settings[key]) for key in BUILD_IDENTITY]
-    query += list(_group_param(settings.get("_GROUP_ID") or settings.get("_GROUP"), None).items())
+    query = {key.lower(): settings[key] for key in BUILD_IDENTITY}
+    query.update(_group_param(settings.get("_GROUP_ID") or settings.get("_GROUP"), None))
     tests = set(_alternatives(settings.get("TEST", "")))
     machines = set(_alternatives(settings.get("MACHINE", "")))
     ids = []
-    for job in client.get("jobs", query)["jobs"]:
+    # paged with explicit limits: newer openQA cuts an unlimited listing at 1000 jobs
+    for job in search_pages(client, query, page_size=PAGE_SIZE).values():
         if job.get("clone_id") or job.get("state") == "cancelled" or job.get("result") in DROPPED_RESULTS:
             continue
         if (tests and job.get("test") not in tests) or \

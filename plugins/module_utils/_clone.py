@@ -31,6 +31,9 @@ from ansible_collections.openqa.client.plugins.module_utils._waiting import then
 
 # Jobs of the same DISTRI, VERSION and BUILD looked at for an identical clone.
 RECENT_JOBS = 100
+# What openQA (newer than 4.6) shows instead of a secret-looking setting (_SECRET_*, *_PASSWORD,
+# _HIDE_SECRETS_REGEX) in listings, and in GET jobs/N?unredacted=1 to users without operator rights.
+REDACTED = "[redacted]"
 
 
 def _shape(source_id: int, clones: t.Mapping[int, t.Optional[int]]) -> dict:
@@ -270,10 +273,11 @@ def _read_cluster(client: t.Any, source_id: int, walk: _Walk) -> t.Dict[int, t.T
     children only parallel ones, or all with clone_children, max_depth levels deep. Depth 1 is the
     job, parents count up from it and children count down from 0 (so KEY=VALUE applies to the job
     and its children, not its parents).
-    One request per level of relatives.
+    One request per job: only ``GET jobs/N?unredacted=1`` returns secret settings unredacted (to
+    operators; the job listing redacts them), as openqa-clone-job reads them.
     """
     try:
-        source = client.get("jobs/%d" % source_id, {"unredacted": 1})["job"]
+        source = _read_unredacted(client, source_id)
     except NotFoundError:
         raise unknown_jobs_error(client, [source_id])
     cluster = {source_id: (source, 1)}
@@ -282,17 +286,27 @@ def _read_cluster(client: t.Any, source_id: int, walk: _Walk) -> t.Dict[int, t.T
         wanted = {job_id: depth for job_id, depth in wanted.items() if job_id not in cluster}
         if not wanted:
             break
-        answer = client.get("jobs", {"ids": sorted(wanted), "unredacted": 1})["jobs"]
-        found = {int(job["id"]): job for job in answer}
-        if set(wanted) - set(found):
-            raise ServerError("job %d's relatives %s vanished while cloning; try again"
-                              % (source_id, id_list(sorted(set(wanted) - set(found)))))
         following: t.Dict[int, int] = {}
-        for job_id, depth in wanted.items():
-            cluster[job_id] = (found[job_id], depth)
-            following.update(_relatives(found[job_id], depth, walk))
+        for job_id, depth in sorted(wanted.items()):
+            try:
+                job = _read_unredacted(client, job_id)
+            except NotFoundError:
+                raise ServerError("job %d's relative %d vanished while cloning; try again" % (source_id, job_id))
+            cluster[job_id] = (job, depth)
+            following.update(_relatives(job, depth, walk))
         wanted = following
     return cluster
+
+
+def _read_unredacted(client: t.Any, job_id: int) -> dict:
+    """The job with its real settings; a clone of ``[redacted]`` would run with that literal text."""
+    job = client.get("jobs/%d" % job_id, {"unredacted": 1})["job"]
+    hidden = sorted(key for key, value in (job.get("settings") or {}).items() if value == REDACTED)
+    if hidden:
+        raise AuthError("not cloned: openQA shows job %d's settings %s only as %s to this API key; cloning needs "
+                        "an API key with operator rights, which reads their real values"
+                        % (job_id, ", ".join(hidden), REDACTED))
+    return job
 
 
 def _relatives(job: dict, depth: int, walk: _Walk) -> t.Dict[int, int]:
@@ -342,13 +356,38 @@ def _existing_clones(target: t.Any, posts: t.Mapping[int, dict]) -> t.Dict[int, 
     filters = {key.lower(): main[key] for key in ("DISTRI", "VERSION", "BUILD") if main.get(key)}
     found: t.Dict[int, int] = {}
     for job in target.get("jobs", dict(filters, limit=RECENT_JOBS))["jobs"]:
-        stored = {k: v for k, v in (job.get("settings") or {}).items() if k != "NAME"}
+        stored = _stored_form(job.get("settings") or {})
         for job_id, settings in wanted.items():
-            if stored == settings and job_id not in found:
-                found[job_id] = int(job["id"])
+            if job_id in found or not _same_settings(stored, settings):
+                continue
+            if REDACTED in stored.values():
+                # the listing hides secrets: compare their real values before calling it identical
+                real = _stored_form(target.get("jobs/%d" % int(job["id"]), {"unredacted": 1})["job"]["settings"])
+                if not _same_settings(real, settings, redacted_match=False):
+                    continue
+            found[job_id] = int(job["id"])
     return found
 
 
-def _stored_form(settings: t.Mapping[str, str]) -> dict:
-    """Settings as openQA stores them: the _ keys steer creation and are not kept."""
-    return {k: str(v) for k, v in settings.items() if not k.startswith("_")}
+def _stored_form(settings: t.Mapping[str, t.Any]) -> dict:
+    """Settings as openQA stores and shows them, for comparing: the _ keys steer creation (_GROUP_ID, ...) or
+    are the server's own bookkeeping (_PRIORITY_EXPLANATION on newer openQA) and NAME is derived."""
+    return {k: str(v) for k, v in settings.items() if not k.startswith("_") and k != "NAME"}
+
+
+def _worker_classes(value: t.Optional[str]) -> t.FrozenSet[str]:
+    return frozenset(part for part in (value or "").split(",") if part)
+
+
+def _same_settings(stored: t.Mapping[str, str], wanted: t.Mapping[str, str], redacted_match: bool = True) -> bool:
+    """WORKER_CLASS is a set (openQA stores it split and may add classes by worker_class_auto_assignment,
+    to the original as to its clone); with redacted_match a ``[redacted]`` value matches any value."""
+    if stored.keys() != wanted.keys():
+        return False
+    for key, value in stored.items():
+        if key == "WORKER_CLASS":
+            if _worker_classes(value) != _worker_classes(wanted[key]):
+                return False
+        elif value != wanted[key] and not (redacted_match and value == REDACTED):
+            return False
+    return True

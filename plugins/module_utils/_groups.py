@@ -152,13 +152,17 @@ def get_group(client: t.Any, group_id: int) -> dict:
         raise NotFoundError("unknown group: there is no job group %d on %s" % (group_id, client.base_url))
 
 
-def _builds_from_api(client: t.Any, group_id: int, days: str) -> t.Optional[list]:
+def _builds_from_api(client: t.Any, group_id: int, days: str, warnings: t.List[str]) -> t.Optional[list]:
     """The newer servers' endpoint; None when this server does not have it (openQA 4.6: 404)."""
     try:
         answer = client.get("job_groups/%d/build_results" % group_id,
                             {"limit_builds": ALL_BUILDS, "time_limit_days": days})
     except NotFoundError:
         return None
+    if answer.get("limit_exceeded"):
+        # the server stops at job_groups_overview_max_jobs (25,000 by default) and says so only here
+        warnings.append("openQA stopped reading group %d at its job limit (limit_exceeded: %s): older builds "
+                        "are missing; narrow it with builds_younger" % (group_id, answer["limit_exceeded"]))
     return _build_rows(answer.get("build_results") or [])
 
 
@@ -190,7 +194,8 @@ def info(client: t.Any, params: dict) -> Result:
     group = get_group(client, params["id"])
     days = _days(params["builds_younger"])
     parent_name = None
-    builds = _builds_from_api(client, group["id"], days)
+    warnings: t.List[str] = []
+    builds = _builds_from_api(client, group["id"], days, warnings)
     if builds is None:
         builds, parent_name = _builds_from_dashboard(client, group, days)
     parent_id = group.get("parent_id")
@@ -203,7 +208,7 @@ def info(client: t.Any, params: dict) -> Result:
         "priority": group.get("default_priority"),
         "description": group.get("description"),
         "builds": builds,
-    })
+    }, warnings=warnings)
 
 
 ENTRY = Entry(

@@ -47,7 +47,8 @@ def list_jobs(client: t.Any, job_ids: t.Iterable[int]) -> t.Dict[int, dict]:
     found: t.Dict[int, dict] = {}
     for start in range(0, len(ids), IDS_PER_REQUEST):
         chunk = ids[start:start + IDS_PER_REQUEST]
-        for job in client.get("jobs", {"ids": chunk})["jobs"]:
+        # an explicit limit: newer openQA cuts every listing at 1000 jobs unless told otherwise
+        for job in client.get("jobs", {"ids": chunk, "limit": len(chunk)})["jobs"]:
             found[int(job["id"])] = job
     return found
 
@@ -64,9 +65,11 @@ def one_id(params: t.Mapping[str, t.Any], action: str) -> int:
     return ids[0]
 
 
-def get_job(client: t.Any, job_id: int) -> dict:
+def get_job(client: t.Any, job_id: int, follow: bool = False) -> dict:
+    """``follow``: the newest clone of the job where the server follows restarts (``follow=1``, newer than
+    4.6) in this one request; 4.6 ignores it and answers the job itself (clone_id set: see newest_clone)."""
     try:
-        return client.get("jobs/%d" % job_id)["job"]
+        return client.get("jobs/%d" % job_id, {"follow": 1} if follow else None)["job"]
     except NotFoundError:
         raise unknown_jobs_error(client, [job_id])
 
@@ -90,6 +93,10 @@ def clone_chain(client: t.Any, job: dict) -> t.List[dict]:
 
 
 def newest_clone(client: t.Any, job: dict) -> dict:
+    """The newest restart of the job: one ``follow=1`` request where the server follows clones, else one
+    request per restart (openQA 4.6 ignores follow=1: its answer still has a clone_id, so the walk goes on)."""
+    if job.get("clone_id"):
+        job = get_job(client, int(job["clone_id"]), follow=True)
     return clone_chain(client, job)[-1]
 
 

@@ -239,7 +239,7 @@ def _previous_results(client: t.Any, job: dict) -> t.List[dict]:
 
 
 def status(client: t.Any, params: dict) -> Result:
-    job = get_job(client, one_id(params, "status"))
+    job = get_job(client, one_id(params, "status"), follow=bool(params["follow"]))
     if params["follow"]:
         job = newest_clone(client, job)
     return Result(returns=job_status(job))

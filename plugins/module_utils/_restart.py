@@ -12,6 +12,7 @@ import typing as t
 from ansible_collections.openqa.client.plugins.module_utils.envelope import (
     AmbiguousError,
     OpenQAError,
+    InvalidInputError,
     RefusedError,
     Result,
     ServerError,
@@ -76,12 +77,15 @@ def restart_jobs(client: t.Any, job_ids: t.List[int], *, force: bool = False, sk
     params += [(name, 1) for name, value in flags if value]
     params += [("prio", prio)] if prio is not None else []
     params += [("set", "%s=%s" % pair) for pair in settings]
+    comment_in_restart = bool(comment and comment.strip()) and _restart_takes_comment(client)
+    params += [("comment", comment)] if comment_in_restart else []
     try:
         answer = client.post("jobs/restart", params)
     except (UnreachableError, ServerError):
+        # where the server restarted, it commented in the same request
         answer = _restart_outcome_after_failed_post(client, plan.to_post)
     result = plan.shaped(plan.interpret(answer))
-    if comment and result.changed:
+    if comment and result.changed and not comment_in_restart:
         for job_id in plan.to_post:
             try:
                 client.post("jobs/%d/comments" % job_id, {"text": comment})
@@ -90,6 +94,19 @@ def restart_jobs(client: t.Any, job_ids: t.List[int], *, force: bool = False, sk
     if plan.used_up:
         result.message += "; " + plan.used_up_note()
     return result
+
+
+def _restart_takes_comment(client: t.Any) -> bool:
+    """Whether ``POST jobs/restart`` takes ``comment=`` (newer than 4.6; it comments every restarted job of
+    the clusters in that request). Probed once per process: there a blank comment is invalid (HTTP 400),
+    while 4.6 ignores the parameter and, given no job, answers "No job IDs specified"; neither restarts."""
+    def probe(probing: t.Any) -> bool:
+        try:
+            probing.post("jobs/restart", {"comment": " "})
+        except InvalidInputError:
+            return True
+        return False
+    return bool(client.supports("restart comment", probe))
 
 
 class _RestartPlan:

@@ -11,7 +11,7 @@ import importlib.util
 import random
 import time
 import typing as t
-from urllib.parse import urlsplit
+import urllib.parse
 
 from ansible_collections.openqa.client.plugins.module_utils.envelope import (
     AuthError,
@@ -143,8 +143,11 @@ _AUTH_HINTS = {
     "not authorized": "the server does not know this API key: check api_key",
     "unknown error (wrong secret?)": "the server rejected the signature: check api_secret for this api_key",
     "api key expired": "the API key has expired: create a new one in the openQA web UI",
+    # openQA 4.6 refuses a client clock more than 300 s behind; later versions refuse either direction
+    # beyond api_hmac_time_tolerance (300 s unless configured) and name both times and the tolerance
     "timestamp mismatch": "the server rejected the request time: this machine's clock differs from "
-                          "the server's by more than 300 s; fix the clock (NTP)",
+                          "the server's by more than the server's tolerance (300 s unless configured); "
+                          "fix the clock (NTP)",
     "administrator level required": "the API key's user lacks the operator/admin rights this action needs",
     "operator level required": "the API key's user lacks the operator rights this action needs",
 }
@@ -154,8 +157,15 @@ def _auth_message(error: str) -> str:
     lowered = error.lower()
     for prefix, hint in _AUTH_HINTS.items():
         if lowered.startswith(prefix):
-            return "authentication failed (%s): %s" % (error.split(" - ")[0], hint)
+            # the whole text: newer servers put server time, client time and tolerance after " - "
+            return "authentication failed (%s): %s" % (error, hint)
     return "authentication failed: %s" % error
+
+
+# What a server offers beyond openQA 4.6, probed once per process and host: {(base_url, feature): bool}.
+_FEATURES: t.Dict[t.Tuple[str, str], bool] = {}
+# The API routes a server lists (GET /api/v1/routes), per process and host: {base_url: routes}.
+_ROUTES: t.Dict[str, t.FrozenSet[str]] = {}
 
 
 class OpenQAClient:
@@ -209,6 +219,27 @@ class OpenQAClient:
                             read_timeout=self.read_timeout, retries=self.retries, deadline=self.deadline,
                             verify=self._session.verify, check_mode=self.check_mode,
                             on_retry=self.on_retry, on_progress=self.on_progress)
+
+    def supports(self, feature: str, probe: t.Callable[["OpenQAClient"], bool]) -> bool:
+        """Whether the server has ``feature``; ``probe`` asks it the first time, the answer is kept for the
+        process. Detected from the server's answers, never from a version string."""
+        key = (self.base_url, feature)
+        if key not in _FEATURES:
+            _FEATURES[key] = probe(self)
+        return _FEATURES[key]
+
+    def has_route(self, route: str) -> bool:
+        """Whether ``GET /api/v1/routes`` (public; not in 4.6) lists ``route`` as openQA writes it
+        (``/api/v1/job_groups/<group_id:num>/build_results``); one request per process and host."""
+        if self.base_url not in _ROUTES:
+            try:
+                answer = self.get("routes")
+            except (NotFoundError, InvalidInputError, ServerError):
+                answer = {}
+            listed = answer.get("routes") if isinstance(answer, dict) else None
+            _ROUTES[self.base_url] = frozenset(
+                str(entry.get("path")) for entry in listed or [] if isinstance(entry, dict))
+        return route in _ROUTES[self.base_url]
 
     def progress(self, message: str) -> None:
         """Long actions (waits, big searches) report here; the CLI shows it on a terminal's stderr."""
@@ -273,7 +304,8 @@ class OpenQAClient:
         url = self.url(path)
         headers = dict(extra_headers or {})
         query = canonical_query(pairs) if method == "GET" or body is not None else ""
-        signed_path = url[len(self.base_url):] + ("?" + query if query else "")
+        # the URL's whole path: under a path prefix (https://host/openqa/) openQA signs it too
+        signed_path = urllib.parse.urlsplit(url).path + ("?" + query if query else "")
         if self.has_credentials:
             timestamp = str(int(time.time()))
             headers["X-API-Key"] = self._key
@@ -308,6 +340,10 @@ class OpenQAClient:
                 "TLS handshake with %s failed: the server answered in plain HTTP, not TLS (%s); if it serves "
                 "only http, use %s" % (self.base_url, _snippet(_reason(exc)),
                                        "http://" + self.base_url.split("://", 1)[-1]))
+        if isinstance(exc, requests.exceptions.ContentDecodingError):
+            # the answer arrived (newer openQA gzips it) but its body does not inflate
+            return ServerError("%s %s: %s sent broken JSON (its compressed body does not decode: %s)"
+                               % (method, path, self.base_url, _snippet(str(exc))))
         if isinstance(exc, requests.exceptions.SSLError):
             return UnreachableError(
                 "TLS verification failed for %s: %s; install the CA and point ca_path at it "
@@ -347,7 +383,7 @@ class OpenQAClient:
     def _not_found(self, where: str, body: t.Any, error: str) -> OpenQAError:
         """openQA's 404 is JSON with error_status; anything else, or a host ending in the API path the
         client adds itself, means the URL is not an openQA API, not that the object is unknown."""
-        doubled = urlsplit(self.base_url).path.rstrip("/").endswith(API_BASE.rstrip("/"))
+        doubled = urllib.parse.urlsplit(self.base_url).path.rstrip("/").endswith(API_BASE.rstrip("/"))
         if doubled or not (isinstance(body, dict) and "error_status" in body):
             hint = ("remove the trailing %s from host (the client adds it)" % API_BASE.rstrip("/") if doubled
                     else "host must be the openQA web UI's base URL, e.g. https://openqa.opensuse.org")

@@ -5,6 +5,11 @@ session with Basic auth (honoured from localhost) for setting up and inspecting 
 independently of the code under test. `ctl` runs the CLI, `module` runs a module through
 `ansible` itself, `module_direct` runs the module file without ansible's start-up (for
 large tables).
+
+Two servers: openQA 4.6 (Debian package) and openQA git master; OPENQA_TEST_STATE names the state file
+of the one to test (tests/output/openqa-server.json or openqa-server-master.json). A test whose expected
+behaviour differs between them says so: `@pytest.mark.server_version("master")` runs it only there (and its
+docstring states the difference); the `server_version` fixture gives "4.6" or "master".
 """
 
 from __future__ import annotations
@@ -33,6 +38,7 @@ class Server:
     keys: dict
     fixture: dict
     state: dict
+    version: str = "4.6"
 
     def creds(self, role: str = "admin") -> dict:
         return {"api_key": self.keys[role]["key"], "api_secret": self.keys[role]["secret"]}
@@ -41,8 +47,8 @@ class Server:
         return ["--api-key", self.keys[role]["key"], "--api-secret", self.keys[role]["secret"]]
 
     def sql(self, statement: str) -> str:
-        return subprocess.run([str(SERVER_SCRIPT), "sql", statement], check=True, capture_output=True,
-                              text=True).stdout.strip()
+        return subprocess.run([str(SERVER_SCRIPT), "--version", self.version, "sql", statement], check=True,
+                              capture_output=True, text=True).stdout.strip()
 
 
 @pytest.fixture(scope="session")
@@ -52,7 +58,37 @@ def server() -> Server:
         path = subprocess.run([str(SERVER_SCRIPT), "start"], check=True, capture_output=True,
                               text=True).stdout.strip().splitlines()[-1]
     state = json.loads(Path(path).read_text())
-    return Server(url=state["url"], keys=state["keys"], fixture=state["fixture"], state=state)
+    return Server(url=state["url"], keys=state["keys"], fixture=state["fixture"], state=state,
+                  version=state.get("version", "4.6"))
+
+
+@pytest.fixture(scope="session")
+def server_version(server: Server) -> str:
+    """ "4.6" or "master": which openQA the state file describes."""
+    return server.version
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line("markers", "server_version(*versions): run only against these openQA versions "
+                                       "(4.6, master); the behaviour it tests differs on the others")
+
+
+@pytest.fixture(autouse=True)
+def _fresh_feature_probes() -> None:
+    """The client probes a server's features once per process: each test starts unprobed, so request
+    counts do not depend on which test ran first."""
+    from ansible_collections.openqa.client.plugins.module_utils import client as client_module
+    getattr(client_module, "_FEATURES", {}).clear()
+    getattr(client_module, "_ROUTES", {}).clear()
+
+
+@pytest.fixture(autouse=True)
+def _only_on_server_version(request: pytest.FixtureRequest) -> None:
+    marker = request.node.get_closest_marker("server_version")
+    if marker:
+        version = request.getfixturevalue("server_version")
+        if version not in marker.args:
+            pytest.skip("openQA %s only (this server: %s)" % ("/".join(marker.args), version))
 
 
 @pytest.fixture(scope="session")

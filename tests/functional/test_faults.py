@@ -243,11 +243,20 @@ def test_restart_answered_503_by_the_proxy_is_not_resent(server, proxy, api, mak
 
 
 def test_restart_comment_answered_502_is_posted_once(server, proxy, api, make_job):
+    """4.6: the comment is a POST of its own, whose lost answer is status 6 and is not re-posted by a rerun.
+    master: the comment rides in POST jobs/restart (the probe before it is let through), whose lost answer is
+    read back: restarted and commented once."""
     job_id = make_job(result="failed")
-    proxy.add(Fault("forward_then", status=502, method="POST", path=r"/comments$"))
+    if server.version == "master":
+        proxy.add(Fault("forward_then", status=502, method="POST", path=r"/jobs/restart$", skip=1))
+    else:
+        proxy.add(Fault("forward_then", status=502, method="POST", path=r"/comments$"))
     first = run(proxy.url, "test", "restart", server.creds(), id=[job_id], comment="lost answer")
     second = run(proxy.url, "test", "restart", server.creds(), id=[job_id], comment="lost answer")
-    assert first.status == Status.SERVER_ERROR and "HTTP 502" in first.message
+    if server.version == "master":
+        assert first.status == Status.OK and first.changed is True, first.message
+    else:
+        assert first.status == Status.SERVER_ERROR and "HTTP 502" in first.message
     clone = api_get(api, "jobs/%d" % job_id)["job"]["clone_id"]
     assert (first.changed, first.returns) == (True, {"ids": [clone], "clones": {str(job_id): clone}})
     assert second.status == Status.OK and second.changed is False

@@ -165,7 +165,8 @@ def test_unknown_group_is_status_2(ctl, action):
 
 
 def test_info_requests_stay_constant_with_50_builds(server, api, make_job):
-    """Against openQA 4.6: job_groups/N, the build_results probe (404), the dashboard."""
+    """openQA 4.6: job_groups/N, the build_results probe (404), the dashboard; master: job_groups/N and
+    build_results (and parent_groups/N for a group with a parent, whose name the dashboard gave on 4.6)."""
     group_id = api_post(api, "job_groups", name=unique("WG fifty"))["id"]
     for number in range(50):
         make_job(BUILD="%04d" % number, TEST="fifty", _GROUP_ID=group_id)
@@ -174,7 +175,7 @@ def test_info_requests_stay_constant_with_50_builds(server, api, make_job):
     builds = _groups.info(client, params).returns["builds"]
     assert [b["build"] for b in builds] == ["%04d" % n for n in reversed(range(50))]
     assert all(b["unfinished"] == b["total"] == 1 for b in builds)
-    assert client.request_count == 3
+    assert client.request_count == (2 if server.version == "master" else 3)
 
     fixture_client = OpenQAClient(server.url)
     _groups.info(fixture_client, dict(params, id=server.fixture["group_id"]))

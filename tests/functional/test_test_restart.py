@@ -96,7 +96,8 @@ def test_bulk_restart_is_one_post_with_repeated_keys(server, client, api, make_j
     first, second = make_job(result="failed"), make_job(result="incomplete")
     result = _restart.restart_jobs(client, [first, second], prio=7, settings=[("FOO", "bar")], comment="retry")
     assert result.changed and result.returns["ids"] == [clone_id(api, first), clone_id(api, second)]
-    assert client.request_count == 1 + 1 + 2  # listing, restart, one comment per job (4.6 has no comment param)
+    # listing, probe for comment=, restart; 4.6 has no comment param: one comment per job
+    assert client.request_count == (3 if server.version == "master" else 1 + 1 + 1 + 2)
     new = api_get(api, "jobs/%d" % result.returns["ids"][1])["job"]
     assert new["priority"] == 7 and new["settings"]["FOO"] == "bar"
     assert [c["text"] for c in api_get(api, "jobs/%d/comments" % first)] == ["retry"]

@@ -128,7 +128,7 @@ class _Existing:
     def get(self, path, params=None):
         if path == "job_groups":  # build new resolves the group before anything else
             return [{"id": 12, "name": "openSUSE Tumbleweed"}]
-        self.queries.append((path, list(params)))
+        self.queries.append((path, list(dict(params).items())))
         return {"jobs": [job(7, state="scheduled", result="none")]}
 
     def post(self, *_args):
@@ -144,3 +144,34 @@ def test_new_lists_the_build_within_the_group_given_by_name_or_id(group, expecte
     assert result.returns["ids"] == [7] and not result.changed
     [(path, query)] = client.queries
     assert path == "jobs" and expected in query and ("build", "7") in query
+
+
+class BuildResultsServer:
+    """A server with GET job_groups/N/build_results, listed in GET routes (newer than 4.6)."""
+
+    base_url = "http://new.example"
+
+    def __init__(self, limit_exceeded: int) -> None:
+        self.limit_exceeded = limit_exceeded
+        self.paths: list = []
+
+    def has_route(self, route: str) -> bool:
+        return route == "/api/v1/job_groups/<group_id:num>/build_results"
+
+    def get(self, path, params=None):
+        self.paths.append((path, dict(params or {})))
+        return {"build_results": [{"build": "20261127", "version": "Tumbleweed", "distris": {"opensuse": 1}}],
+                "limit_exceeded": self.limit_exceeded}
+
+
+@pytest.mark.parametrize("limit_exceeded, warnings", [
+    (0, []),
+    (25000, ["openQA stopped reading group 7 at its job limit (limit_exceeded: 25000): older builds are missing "
+             "from this list; search with a smaller --limit"]),
+])
+def test_search_reads_build_results_and_warns_when_the_server_cut_it(limit_exceeded, warnings):
+    server = BuildResultsServer(limit_exceeded)
+    params = _builds.ENTRY.prepare(_builds.ENTRY.action("search"), {"groupid": 7})
+    result = _builds.search(server, params)
+    assert server.paths == [("job_groups/7/build_results", {"limit_builds": 500})]
+    assert (result.returns, result.warnings) == ({"ids": ["20261127"]}, warnings)

@@ -82,3 +82,22 @@ def test_dashboard_entries_map_to_job_groups_and_parents():
     job_groups, parents = _groups._builds_by_group(results)  # pylint: disable=protected-access
     assert job_groups == {1: ["b2", "b1"], 2: ["b9"], 3: ["b8"]}
     assert parents == {1: ["b9", "b8"]}
+
+
+class CappedServer(NewServer):
+    """build_results cut at job_groups_overview_max_jobs: limit_exceeded holds the cap (openQA master)."""
+
+    def get(self, path, params=None):
+        answer = super().get(path, params)
+        if path == "job_groups/5/build_results":
+            answer["limit_exceeded"] = 25000
+        return answer
+
+
+def test_build_results_cut_by_the_server_is_a_warning():
+    params = _groups.ENTRY.prepare(_groups.ENTRY.action("info"), {"id": 5})
+    result = _groups.info(CappedServer(), params)
+    assert len(result.returns["builds"]) == 1
+    assert result.warnings == ["openQA stopped reading group 5 at its job limit (limit_exceeded: 25000): older "
+                               "builds are missing; narrow it with builds_younger"]
+    assert _groups.info(NewServer(), params).warnings == []
