@@ -141,7 +141,8 @@ def render() -> str:
            "are returned either way. The same verbs run on the command line as `openqa-ctl ENTRY ACTION`",
            "(`--format json|yaml|table`). `ansible-doc openqa.client.MODULE` shows the same text.", ""]
     for name in MODULES:
-        out.append("- [openqa.client.%s](#%s): %s" % (name, name, markup(module_docs(name)["doc"]["short_description"])))
+        summary = markup(module_docs(name)["doc"]["short_description"])
+        out.append("- [openqa.client.%s](#%s): %s" % (name, name, summary))
     out.append("")
     for name in MODULES:
         out += render_module(name)

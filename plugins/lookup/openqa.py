@@ -88,8 +88,9 @@ class LookupModule(LookupBase):
             connection["host"] = kwargs.pop("from")
         self.set_options(var_options=variables, direct=connection)
         if len(terms) != 2:
-            raise AnsibleLookupError("openqa lookup: give the entry and the action, e.g. lookup('openqa.client.openqa', "
-                                     "'build', 'info', id='20261127'); got %d terms" % len(terms))
+            raise AnsibleLookupError("openqa lookup: give the entry and the action, e.g. "
+                                     "lookup('openqa.client.openqa', 'build', 'info', id='20261127'); got %d terms"
+                                     % len(terms))
         entry_name, action_name = (str(term) for term in terms)
         entry = ENTRIES.get(entry_name)
         if entry is None:

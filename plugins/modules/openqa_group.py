@@ -80,7 +80,8 @@ RETURN = r"""
 returns:
   description:
     - What the action returns, as in the proposal's C(returns).
-    - For V(search), a dictionary with one key C(groups), a list of C(id), C(name), C(kind) and C(builds), with C(kind) V(job_group) or V(parent_group)
+    - For V(search), a dictionary with one key C(groups), a list of C(id), C(name), C(kind) and C(builds), with C(kind)
+      V(job_group) or V(parent_group)
       (their ids are separate sequences) and C(builds) the build names, newest first (a parent's are its
       children's).
     - For V(info), C(id), C(name), C(parent) (C({"id", "name"}) or null), C(priority) (the group's default job

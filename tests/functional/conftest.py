@@ -26,6 +26,8 @@ from pathlib import Path
 
 import pytest
 import requests
+from faultproxy_fixture import proxy as proxy  # the fault proxy fixture, for every test module here
+
 
 ROOT = Path(__file__).resolve().parents[2]
 SERVER_SCRIPT = ROOT / "tests" / "openqa-server"

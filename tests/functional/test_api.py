@@ -14,7 +14,7 @@ import uuid
 
 import pytest
 from conftest import api_get
-from faultproxy_fixture import Fault, proxy  # noqa: F401  pylint: disable=unused-import
+from faultproxy_fixture import Fault
 
 from ansible_collections.openqa.client.plugins.module_utils._api import ENTRY
 from ansible_collections.openqa.client.plugins.module_utils._runner import execute

@@ -151,7 +151,8 @@ CLI_CASES = [
     # unicode and shell metacharacters are data, never code or a crash
     c("shell metacharacters in a build", "build", "info", "--id", "$(touch /tmp/pwned);`id`|&'\"", status=NOT_FOUND,
       says="unknown build: no job has build $(touch /tmp/pwned)"),
-    c("unicode build", "build", "info", "--id", "bûïld-💥-ǅ", status=NOT_FOUND, says="unknown build: no job has build bûïld-💥-ǅ"),
+    c("unicode build", "build", "info", "--id", "bûïld-💥-ǅ", status=NOT_FOUND,
+      says="unknown build: no job has build bûïld-💥-ǅ"),
     c("SQL in a group name", "group", "info", "--id", "1' OR '1'='1", status=INVALID, says="is not a whole number"),
     # connection options
     c("retries negative", "test", "status", "--id", "{job}", "--retries", "-1", status=INVALID,

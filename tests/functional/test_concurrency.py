@@ -17,7 +17,7 @@ import typing as t
 import uuid
 
 from conftest import api_get
-from faultproxy_fixture import Fault, proxy  # noqa: F401  pylint: disable=unused-import
+from faultproxy_fixture import Fault
 
 PRODUCT = ["DISTRI=opensuse", "VERSION=Tumbleweed", "FLAVOR=DVD", "ARCH=x86_64"]
 

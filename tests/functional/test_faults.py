@@ -18,7 +18,7 @@ import uuid
 import pytest
 import requests
 from conftest import api_get
-from faultproxy_fixture import Fault, proxy  # noqa: F401  pylint: disable=unused-import
+from faultproxy_fixture import Fault
 
 from ansible_collections.openqa.client.cli.openqa_ctl import ENTRIES
 from ansible_collections.openqa.client.plugins.module_utils.client import OpenQAClient

@@ -13,7 +13,6 @@ import typing as t
 import uuid
 
 import pytest
-from faultproxy_fixture import proxy  # noqa: F401  pylint: disable=unused-import
 
 from ansible_collections.openqa.client.cli.openqa_ctl import ENTRIES
 from ansible_collections.openqa.client.plugins.module_utils.envelope import Result, Status

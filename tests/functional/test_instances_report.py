@@ -70,7 +70,7 @@ def test_two_instances_each_with_its_own_credentials(tmp_path, server, master):
     assert proc.returncode == 0, proc.stdout + proc.stderr
     lines = summary(proc)
     assert [line.split(" ")[0] for line in lines] == ["master", "openqa46"]
-    for line, url in zip(lines, (new.url, old.url)):
+    for line, url in zip(lines, (new.url, old.url), strict=True):
         assert line.split(": ", 1)[0].endswith("(%s)" % url)
         assert "workers" in line and "; build %s: 8 jobs" % server.fixture["build"] in line
         assert "1 passed" in line and "1 softfailed" in line

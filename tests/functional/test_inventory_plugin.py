@@ -42,7 +42,8 @@ def own_machine(api, server) -> t.Iterator[t.Callable[..., str]]:
 def inventory(server, tmp_path: Path) -> t.Callable[..., subprocess.CompletedProcess]:
     """Write NAME.openqa_workers.yml with the given options and run ansible-inventory on it."""
 
-    def run(*args: str, name: str = "test", env: t.Optional[dict] = None, **options: t.Any) -> subprocess.CompletedProcess:
+    def run(*args: str, name: str = "test", env: t.Optional[dict] = None,
+            **options: t.Any) -> subprocess.CompletedProcess:
         config = dict({"plugin": "openqa.client.openqa_workers", "host": server.url}, **options)
         path = tmp_path / (name + ".openqa_workers.yml")
         path.write_text(yaml.safe_dump(config))

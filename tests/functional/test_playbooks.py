@@ -35,7 +35,7 @@ class PlaybookRun:
     def recap(self) -> t.Dict[str, int]:
         match = RECAP.search(self.stdout)
         assert match, "no PLAY RECAP in:\n%s\n%s" % (self.stdout, self.stderr)
-        return dict(zip(("ok", "changed", "unreachable", "failed"), map(int, match.groups())))
+        return dict(zip(("ok", "changed", "unreachable", "failed"), map(int, match.groups()), strict=True))
 
     @property
     def changed(self) -> int:

@@ -142,7 +142,8 @@ def test_playbook_vvvv_check_and_diff_never_show_the_secret(server, own, tmp_pat
     playbook.write_text(yaml.safe_dump(play))
     log = tmp_path / "ansible.log"
     env = {k: v for k, v in os.environ.items() if not k.startswith("OPENQA_API_")}
-    env.update(ANSIBLE_LOG_PATH=str(log), ANSIBLE_PIPELINING="1", ANSIBLE_NOCOLOR="1", ANSIBLE_LOCALHOST_WARNING="false",
+    env.update(ANSIBLE_LOG_PATH=str(log), ANSIBLE_PIPELINING="1", ANSIBLE_NOCOLOR="1",
+               ANSIBLE_LOCALHOST_WARNING="false",
                ANSIBLE_INVENTORY_UNPARSED_WARNING="false")
     proc = subprocess.run(["ansible-playbook", "-vvvv", "--diff", "-i", "localhost,", "-c", "local",
                            "-e", "ansible_python_interpreter=%s" % sys.executable, str(playbook)],

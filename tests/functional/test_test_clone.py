@@ -5,7 +5,6 @@ from __future__ import annotations
 import uuid
 
 from conftest import api_get, api_post
-from faultproxy_fixture import proxy  # noqa: F401  pylint: disable=unused-import
 
 from ansible_collections.openqa.client.cli.openqa_ctl import ENTRIES
 from ansible_collections.openqa.client.plugins.module_utils.envelope import Status

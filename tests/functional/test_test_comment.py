@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 import requests
 from conftest import ROOT, api_get, api_post
-from faultproxy_fixture import Fault, proxy  # noqa: F401  pylint: disable=unused-import
+from faultproxy_fixture import Fault
 
 from ansible_collections.openqa.client.plugins.module_utils import _comments, _jobs
 from ansible_collections.openqa.client.plugins.module_utils.client import OpenQAClient

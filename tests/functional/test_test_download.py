@@ -21,7 +21,7 @@ from pathlib import Path
 
 import pytest
 from conftest import api_get
-from faultproxy_fixture import Fault, proxy  # noqa: F401  pylint: disable=unused-import
+from faultproxy_fixture import Fault
 
 from ansible_collections.openqa.client.cli.openqa_ctl import ENTRIES
 from ansible_collections.openqa.client.plugins.module_utils._download import parse_size, plan
