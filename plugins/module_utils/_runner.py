@@ -11,8 +11,12 @@ from __future__ import annotations
 
 import typing as t
 
-from ansible_collections.openqa.client.plugins.module_utils.client import HAS_REQUESTS, OpenQAClient
-from ansible_collections.openqa.client.plugins.module_utils.config import resolve_connection
+from ansible_collections.openqa.client.plugins.module_utils.client import (
+    DEFAULT_MAX_ANSWER_MB,
+    HAS_REQUESTS,
+    OpenQAClient,
+)
+from ansible_collections.openqa.client.plugins.module_utils.config import resolve_connection, url_secrets
 from ansible_collections.openqa.client.plugins.module_utils.envelope import (
     OpenQAError,
     Result,
@@ -32,6 +36,8 @@ CONNECTION_OPTIONS = (
            default=5, minimum=0),
     Option("deadline", "Overall time budget for one request including its retries.", type="duration",
            default=120.0),
+    Option("max_answer_mb", "Largest answer (decoded) accepted from the server, in MB.", type="int",
+           default=DEFAULT_MAX_ANSWER_MB, minimum=1),
 )
 CONNECTION_NAMES = tuple(option.name for option in CONNECTION_OPTIONS)
 
@@ -66,10 +72,17 @@ def execute(
         client = OpenQAClient(
             connection.url, connection.api_key, connection.api_secret,
             read_timeout=options["request_timeout"], retries=options["retries"],
-            deadline=options["deadline"],
+            deadline=options["deadline"], max_answer_mb=options["max_answer_mb"],
             verify=options["ca_path"] or options["validate_certs"],
             check_mode=check_mode, on_retry=on_retry, on_progress=on_progress)
-        result = action.run(client, params)
+        try:
+            result = action.run(client, params)
+        except (KeyError, TypeError, AttributeError, ValueError, IndexError, RecursionError) as error:
+            # an answer of a shape no verb check caught (a list for an object, null for a job): an envelope,
+            # never a module crash
+            result = Result(status=Status.SERVER_ERROR, message="%s answered in a shape this client cannot read "
+                            "(%s: %s): is it an openQA server?"
+                            % (client.base_url, type(error).__name__, str(error)[:200]))
     except OpenQAError as error:
         result = Result.from_error(error)
     if connection:
@@ -88,6 +101,7 @@ def argument_spec(entry: Entry) -> dict:
 def run_module(module_class: t.Any, entry: Entry, supports_check_mode: bool) -> None:
     """The whole body of a module: build the AnsibleModule, run the action, exit or fail."""
     module = module_class(argument_spec=argument_spec(entry), supports_check_mode=supports_check_mode)
+    module.no_log_values.update(url_secrets(module.params.get("host") or ""))
     result = execute(entry, module.params, check_mode=module.check_mode, on_retry=module.warn)
     for warning in result.warnings:
         module.warn(warning)
