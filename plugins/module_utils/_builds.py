@@ -29,6 +29,8 @@ from ansible_collections.openqa.client.plugins.module_utils._job_reads import (
     group_filter,
     is_final,
     job_status,
+    jobs_in,
+    matches_filters,
     search_pages,
 )
 from ansible_collections.openqa.client.plugins.module_utils._restart import restart_jobs
@@ -311,12 +313,13 @@ def _scheduled_jobs(client: t.Any, settings: t.Mapping[str, str]) -> t.List[int]
     """Ids of the current jobs of this product and build that still stand (not cancelled, obsoleted
     nor replaced by a restart); TEST and MACHINE, when given, narrow it as they narrow POST isos."""
     query = [(key.lower(), settings[key]) for key in BUILD_IDENTITY]
-    query += _group_param(settings.get("_GROUP_ID") or settings.get("_GROUP"), None)
+    query += _group_param(settings.get("_GROUP_ID") or settings.get("_GROUP"), None).items()
     tests = set(_alternatives(settings.get("TEST", "")))
     machines = set(_alternatives(settings.get("MACHINE", "")))
     ids = []
-    for job in client.get("jobs", query)["jobs"]:
-        if job.get("clone_id") or job.get("state") == "cancelled" or job.get("result") in DROPPED_RESULTS:
+    for job in jobs_in(client.get("jobs", query)):
+        if not matches_filters(job, query) or job.get("clone_id") or job.get("state") == "cancelled" or \
+                job.get("result") in DROPPED_RESULTS:
             continue
         if (tests and job.get("test") not in tests) or \
                 (machines and (job.get("settings") or {}).get("MACHINE") not in machines):

@@ -9,7 +9,11 @@ from __future__ import annotations
 import re
 import typing as t
 
-from ansible_collections.openqa.client.plugins.module_utils.config import normalize_host, resolve_connection
+from ansible_collections.openqa.client.plugins.module_utils.config import (
+    normalize_host,
+    plain_http_warnings,
+    resolve_connection,
+)
 from ansible_collections.openqa.client.plugins.module_utils.envelope import (
     AmbiguousError,
     InvalidInputError,
@@ -18,11 +22,22 @@ from ansible_collections.openqa.client.plugins.module_utils.envelope import (
     ServerError,
     UnreachableError,
 )
-from ansible_collections.openqa.client.plugins.module_utils._job_reads import DEPENDENCY_TYPES, id_list, one_id, parent_ids, unknown_jobs_error
+from ansible_collections.openqa.client.plugins.module_utils._job_reads import (
+    DEPENDENCY_TYPES,
+    id_list,
+    id_of,
+    jobs_in,
+    one_id,
+    parent_ids,
+    unknown_jobs_error,
+)
 from ansible_collections.openqa.client.plugins.module_utils._waiting import then_wait
 
 # Jobs of the same DISTRI, VERSION and BUILD looked at for an identical clone.
 RECENT_JOBS = 100
+# Settings openQA shows as [redacted] without unredacted=1; the clone reads them in clear to copy them.
+REDACTED = "[redacted]"
+_SECRET_SETTING = re.compile(r"^_SECRET_|_PASSWORD$")
 
 
 def clone(client: t.Any, params: dict) -> Result:
@@ -32,7 +47,7 @@ def clone(client: t.Any, params: dict) -> Result:
         raise AmbiguousError("ambiguous options: skip_deps clones no dependencies, clone_children asks for "
                              "children; give one")
     overrides = _clone_overrides(params["vars"] or [])
-    target = _destination(client, params["to"])
+    target, warnings = _destination(client, params["to"])
     cluster = _read_cluster(client, source_id, skip_deps=params["skip_deps"],
                             clone_children=params["clone_children"])
     posts = {job_id: _clone_settings(client, job, depth, overrides) for job_id, (job, depth) in cluster.items()}
@@ -43,16 +58,16 @@ def clone(client: t.Any, params: dict) -> Result:
                           message="already cloned: job %d with these settings exists as %d (force clones again)"
                           % (source_id, existing[source_id]))
     if client.check_mode:
-        return Result(returns={"id": None, "settings": {str(k): v for k, v in posts.items()}}, changed=True,
+        return Result(returns={"id": None, "settings": _as_shown(client, posts)}, changed=True, warnings=warnings,
                       message="would clone %s to %s" % (id_list(sorted(posts)), target.base_url))
     form = [("%s:%d" % (key, job_id), value) for job_id, settings in sorted(posts.items())
             for key, value in sorted(settings.items())]
-    warnings: t.List[str] = []
     try:
         answer = target.post("jobs", form + [("is_clone_job", 1)])
         ids = {str(k): int(v) for k, v in answer["ids"].items()}
     except (UnreachableError, ServerError) as error:
-        ids, warnings = _clones_after_failed_post(target, posts, source_id, params["force"], error)
+        ids, lost = _clones_after_failed_post(target, posts, source_id, params["force"], error)
+        warnings += lost
     result = Result(returns={"id": ids[str(source_id)], "ids": ids}, changed=True, warnings=warnings,
                     message="cloned %s" % ", ".join("%s as %d" % item for item in sorted(ids.items())))
     return then_wait(target, params, result, sorted(ids.values()),
@@ -94,15 +109,29 @@ def _clone_overrides(pairs: t.Sequence[t.Tuple[str, str]]) -> t.List[t.Tuple[str
     return list(pairs)
 
 
-def _destination(client: t.Any, to: t.Optional[str]) -> t.Any:
-    """The client for --to: same settings, credentials of that host (environment, then client.conf)."""
+def _destination(client: t.Any, to: t.Optional[str]) -> t.Tuple[t.Any, t.List[str]]:
+    """The client for --to: same settings, credentials of that host (environment, then client.conf),
+    and the plain-http warning --host would give it."""
     if not to:
-        return client
+        return client, []
     url = normalize_host(to)
     if url == client.base_url:
-        return client
+        return client, []
     connection = resolve_connection({"host": url})
-    return client.for_host(url, connection.api_key, connection.api_secret)
+    return client.for_host(url, connection.api_key, connection.api_secret), plain_http_warnings(url,
+                                                                                               connection.api_secret)
+
+
+def _as_shown(client: t.Any, posts: t.Mapping[int, dict]) -> t.Dict[str, dict]:
+    """The settings to post, with every value openQA would show as [redacted] redacted (check mode prints them).
+
+    Besides the names openQA redacts (_SECRET_*, *_PASSWORD), a server may hide more (its own rule): what it
+    shows as [redacted] in a plain read is redacted here too.
+    """
+    shown = {id_of(job): job.get("settings") or {} for job in jobs_in(client.get("jobs", {"ids": sorted(posts)}))}
+    return {str(job_id): {key: REDACTED if _SECRET_SETTING.search(key) or shown.get(job_id, {}).get(key) == REDACTED
+                          else value for key, value in settings.items()}
+            for job_id, settings in posts.items()}
 
 
 def _read_cluster(client: t.Any, source_id: int, *, skip_deps: bool,

@@ -35,7 +35,8 @@ options:
         in one request. It returns the new id and the map of old to new ids. When a clone with exactly these
         settings already exists it is returned instead (C(changed=false)) unless O(force). With O(to) the
         clone is created on another instance; assets are never copied (like C(--skip-download)), so they must
-        exist there. Check mode returns the settings it would post.
+        exist there. Check mode returns the settings it would post, with the values openQA redacts
+        (C(_SECRET_*), C(*_PASSWORD), and any the server shows as C([redacted])) shown as C([redacted]).
       - V(status) returns one word for the job's state and result, see RV(returns).
       - V(search) returns the ids of matching jobs, newest first, searching the newest O(limit) jobs plus the
         pending ones. O(since) and O(comments) are applied by the client (one request per job for O(comments)).
@@ -268,7 +269,7 @@ returns:
     - For V(restart), the list of new ids, or with O(wait) a dict with C(ids) and C(results).
     - For V(stop), the ids cancelled (empty when nothing was pending).
     - For V(clone), C(id) (the new id of O(id)) and C(ids) (old id to new id for the whole cluster); with O(wait)
-      also C(results); in check mode C(settings), the settings per old id that would be posted.
+      also C(results); in check mode C(settings), the settings per old id that would be posted (secrets as C([redacted])).
     - For V(status), one word. While the job is pending it is V(scheduled) (states scheduled, assigned) or
       V(running) (setup, running, uploading). When it is final it is the openQA result (V(passed), V(softfailed),
       V(failed), V(incomplete), V(skipped), V(obsoleted), V(parallel_failed), V(parallel_restarted),
