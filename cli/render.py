@@ -8,6 +8,7 @@ from __future__ import annotations
 import json
 import re
 import typing as t
+import unicodedata
 
 _PLAIN_KEY = re.compile(r"^[A-Za-z_][A-Za-z0-9_.-]*$")
 _GREEN, _RED, _RESET = "\033[32m", "\033[31m", "\033[0m"
@@ -59,6 +60,17 @@ def as_yaml(envelope: dict) -> str:
 
 
 _CELL_WIDTH = 60
+_MESSAGE_WIDTH = 2000
+
+
+def printable(text: str) -> str:
+    """Server text made safe for a terminal: control characters (ESC, CSI, BEL, bidi controls, ...) as escapes."""
+    return "".join(char.encode("unicode_escape").decode("ascii") if unicodedata.category(char) in ("Cc", "Cf")
+                   else char for char in text)
+
+
+def _cut(text: str, width: int) -> str:
+    return text if len(text) <= width else text[:width - 3] + "..."
 
 
 def _cell(value: t.Any) -> str:
@@ -67,7 +79,7 @@ def _cell(value: t.Any) -> str:
         text = json.dumps(value, ensure_ascii=False, separators=(",", ":"))
     else:
         text = "" if value is None else str(value)
-    return text if len(text) <= _CELL_WIDTH else text[:_CELL_WIDTH - 3] + "..."
+    return _cut(printable(text), _CELL_WIDTH)
 
 
 def _grid(rows: t.List[t.List[str]]) -> t.List[str]:
@@ -80,13 +92,14 @@ def _grid(rows: t.List[t.List[str]]) -> t.List[str]:
 def _table_lines(returns: t.Any) -> t.List[str]:
     if isinstance(returns, list) and returns and all(isinstance(item, dict) for item in returns):
         columns = list(dict.fromkeys(key for item in returns for key in item))
-        return _grid([columns] + [[_cell(item.get(column)) for column in columns] for item in returns])
+        return _grid([[_cell(column) for column in columns]] + [[_cell(item.get(column)) for column in columns]
+                                                                  for item in returns])
     if isinstance(returns, dict):
         if len(returns) == 1:
             (key, inner), = returns.items()
             if isinstance(inner, list):
-                return [str(key) + ":"] + _table_lines(inner)
-        return _grid([["key", "value"]] + [[str(k), _cell(v)] for k, v in returns.items()])
+                return [_cell(key) + ":"] + _table_lines(inner)
+        return _grid([["key", "value"]] + [[_cell(k), _cell(v)] for k, v in returns.items()])
     if isinstance(returns, list):
         return [_cell(item) for item in returns]
     return [] if returns is None else [_cell(returns)]
@@ -94,7 +107,7 @@ def _table_lines(returns: t.Any) -> t.List[str]:
 
 def as_table(envelope: dict, colour: bool = False) -> str:
     invocation = envelope["invocation"]
-    head = "status %d: %s" % (invocation["status"], invocation["message"])
+    head = "status %d: %s" % (invocation["status"], _cut(printable(str(invocation["message"])), _MESSAGE_WIDTH))
     if "changed" in invocation:
         head += " (changed)" if invocation["changed"] else " (no change)"
     if colour:
