@@ -24,10 +24,14 @@ from ansible_collections.openqa.client.plugins.module_utils.envelope import (
     Result,
     Status,
 )
+from ansible_collections.openqa.client.plugins.module_utils.config import read_regular_file
 from ansible_collections.openqa.client.plugins.module_utils._runner import CONNECTION_OPTIONS, execute
 from ansible_collections.openqa.client.plugins.module_utils._spec import Entry, Option
 
 COLLECTION_DIR = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+# Exit codes beyond the statuses: the shell's for SIGINT, and sysexits' EX_IOERR when the output cannot be written.
+EXIT_INTERRUPTED = 130
+EXIT_OUTPUT_FAILED = 74
 
 
 class _Entries(t.Mapping[str, Entry]):
@@ -232,15 +236,11 @@ def _add_options(parser: t.Any, entry: Entry, action: t.Any) -> None:
 
 def read_json_data(path: str, entry: Entry) -> dict:
     """Options from a JSON file, keyed by option name, alias or flag spelling."""
+    raw = read_regular_file(path, "--json-data", MAX_JSON_DATA)
     try:
-        if os.path.getsize(path) > MAX_JSON_DATA:
-            raise InvalidInputError("--json-data %s is larger than 1 MiB: is it the right file?" % path)
-        with open(path, encoding="utf-8") as handle:
-            data = json.load(handle)
-    except OSError as exc:
-        raise InvalidInputError("cannot read --json-data %s: %s" % (path, exc.strerror or exc))
-    except (ValueError, UnicodeDecodeError) as exc:
-        raise InvalidInputError("--json-data %s is not valid JSON: %s" % (path, exc))
+        data = json.loads(raw)
+    except (ValueError, RecursionError) as exc:
+        raise InvalidInputError("--json-data %s is not valid JSON: %s" % (path, str(exc)[:200]))
     if not isinstance(data, dict):
         raise InvalidInputError("--json-data %s must hold a JSON object of options, not %s"
                                 % (path, type(data).__name__))
@@ -299,11 +299,11 @@ def run(argv: t.Sequence[str], environ: t.Optional[t.Mapping[str, str]] = None) 
 
 
 def _warn(message: str) -> None:
-    print("openqa-ctl: warning: %s" % message, file=sys.stderr)
+    print("openqa-ctl: warning: %s" % render.printable(message), file=sys.stderr)
 
 
 def _progress(message: str) -> None:
-    print("openqa-ctl: %s" % message, file=sys.stderr)
+    print("openqa-ctl: %s" % render.printable(message), file=sys.stderr)
 
 
 def _output_format(argv: t.Sequence[str]) -> str:
@@ -329,6 +329,30 @@ def present(envelope: dict, argv: t.Sequence[str]) -> str:
 def main(argv: t.Optional[t.Sequence[str]] = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
     try:
+        return _main(argv)
+    except KeyboardInterrupt:
+        _last_words(EXIT_INTERRUPTED, "interrupted (Ctrl-C): a change already sent to openQA may have been made; "
+                    "run the same command again to see the state")
+        return EXIT_INTERRUPTED
+
+
+def _last_words(code: int, message: str) -> None:
+    """An envelope on stderr when stdout cannot carry one; stdout goes to /dev/null so the interpreter's
+    final flush of a full or closed stdout cannot raise again."""
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        os.close(devnull)
+    except (OSError, ValueError):
+        pass
+    try:
+        print(render.as_json({"invocation": {"status": code, "message": message}}), file=sys.stderr)
+    except OSError:
+        pass
+
+
+def _main(argv: t.Sequence[str]) -> int:
+    try:
         result, mutating = run(argv)
     except OpenQAError as error:
         result, mutating = Result.from_error(error), False
@@ -338,9 +362,15 @@ def main(argv: t.Optional[t.Sequence[str]] = None) -> int:
         result = Result(status=Status.SERVER_ERROR, message="internal error (%s: %s); rerun with "
                         "OPENQA_CTL_DEBUG=1 for a traceback and report it" % (type(error).__name__, error))
         mutating = False
-    for warning in result.warnings:
-        _warn(warning)
-    print(present(result.envelope(with_changed=mutating), argv))
+    try:
+        for warning in result.warnings:
+            _warn(warning)
+        print(present(result.envelope(with_changed=mutating), argv))
+        sys.stdout.flush()
+    except OSError as error:
+        _last_words(EXIT_OUTPUT_FAILED, "cannot write the output (%s); the action ended with status %d: %s"
+                    % (error.strerror or error, result.status, result.message))
+        return EXIT_OUTPUT_FAILED
     return int(result.status)
 
 

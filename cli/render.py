@@ -8,6 +8,7 @@ from __future__ import annotations
 import json
 import re
 import typing as t
+import unicodedata
 
 _PLAIN_KEY = re.compile(r"^[A-Za-z_][A-Za-z0-9_.-]*$")
 _GREEN, _RED, _RESET = "\033[32m", "\033[31m", "\033[0m"
@@ -59,6 +60,17 @@ def as_yaml(envelope: dict) -> str:
 
 
 _CELL_WIDTH = 60
+_MESSAGE_WIDTH = 2000
+
+
+def printable(text: str) -> str:
+    """Server text made safe for a terminal: control characters (ESC, CSI, BEL, bidi controls, ...) as escapes."""
+    return "".join(char.encode("unicode_escape").decode("ascii") if unicodedata.category(char) in ("Cc", "Cf")
+                   else char for char in text)
+
+
+def _cut(text: str, width: int) -> str:
+    return text if len(text) <= width else text[:width - 3] + "..."
 
 
 def _cell(value: t.Any) -> t.List[str]:
@@ -68,7 +80,7 @@ def _cell(value: t.Any) -> t.List[str]:
     else:
         text = "" if value is None else str(value)
     lines = []
-    for line in text.splitlines() or [""]:
+    for line in printable(text).splitlines() or [""]:
         lines.extend(line[i:i + _CELL_WIDTH] for i in range(0, max(len(line), 1), _CELL_WIDTH))
     return lines
 
@@ -116,13 +128,13 @@ def _table_lines(returns: t.Any) -> t.List[str]:
         if len(returns) == 1:
             (key, inner), = returns.items()
             if isinstance(inner, list):
-                return [str(key) + ":"] + _table_lines(inner)
+                return [printable(str(key)) + ":"] + _table_lines(inner)
         # lists of records get a table of their own below the key/value pairs
         sections = [key for key, value in returns.items() if _is_records(value)]
-        pairs = [[[str(k)], _cell(v)] for k, v in returns.items() if k not in sections]
+        pairs = [[[printable(str(k))], _cell(v)] for k, v in returns.items() if k not in sections]
         lines = _grid([[["key"], ["value"]]] + pairs) if pairs else []
         for key in sections:
-            lines += ["", str(key) + ":"] + _records(returns[key])
+            lines += ["", printable(str(key)) + ":"] + _records(returns[key])
         return lines
     if isinstance(returns, list):
         return [line for item in returns for line in _cell(item)]
@@ -131,7 +143,7 @@ def _table_lines(returns: t.Any) -> t.List[str]:
 
 def as_table(envelope: dict, colour: bool = False) -> str:
     invocation = envelope["invocation"]
-    head = "status %d: %s" % (invocation["status"], invocation["message"])
+    head = "status %d: %s" % (invocation["status"], _cut(printable(str(invocation["message"])), _MESSAGE_WIDTH))
     if "changed" in invocation:
         head += " (changed)" if invocation["changed"] else " (no change)"
     if colour:

@@ -18,6 +18,9 @@ options:
       - A bare name means https, except V(localhost), V(127.0.0.1) and V(::1), which mean http (as openqa-cli does).
       - V(o3), V(osd) and V(odn) are shortcuts for openqa.opensuse.org, openqa.suse.de and openqa.debian.net.
       - When not set, the environment variable E(OPENQA_HOST) is used, then V(http://localhost).
+      - Redirects are never followed (they would carry the signed request elsewhere); a redirect fails with
+        status 4 naming its target, so fix the host (https instead of http, a path prefix).
+      - C(user:password@) in the URL is sent as HTTP basic auth (for a reverse proxy) and masked in every output.
     type: str
     aliases: [from]
   api_key:
@@ -35,6 +38,7 @@ options:
   validate_certs:
     description:
       - Verify the server's TLS certificate. Turn it off only for a server you trust on a network you trust.
+      - O(validate_certs) and O(ca_path) win over E(REQUESTS_CA_BUNDLE) and E(CURL_CA_BUNDLE).
     type: bool
     default: true
   ca_path:
@@ -57,8 +61,15 @@ options:
   deadline:
     description:
       - The overall time budget of one request including its retries (V(120), V(5m)).
+      - It bounds the whole answer too, so a server that sends slowly is cut off when the deadline passes.
     type: str
     default: 2m
+  max_answer_mb:
+    description:
+      - The largest answer accepted from the server, in MB after decompression, counted while it arrives.
+        A larger one fails with status 6 naming this limit.
+    type: int
+    default: 256
 """
 
     # Attributes every module shares; each module adds its own check_mode.

@@ -106,7 +106,7 @@ def call(client: t.Any, params: dict) -> Result:
                                "body_bytes": None if body is None else len(body)})
     response = client.send(method, path, pairs, body=body, headers=headers)
     if response.ok and "json" not in response.headers.get("Content-Type", ""):
-        text = response.text.strip()
+        text = client.answer_text(response).strip()
         first = text.splitlines()[0] if text else "(empty)"
         raise ServerError("%s %s: the server answered HTTP %d with %s, not JSON: %s"
                           % (method, path, response.status_code,

@@ -24,6 +24,8 @@ from ansible_collections.openqa.client.plugins.module_utils.envelope import (
 from ansible_collections.openqa.client.plugins.module_utils._job_reads import (
     DEPENDENCY_TYPES,
     id_list,
+    id_of,
+    jobs_in,
     one_id,
     unknown_jobs_error,
 )
@@ -41,6 +43,7 @@ def _shape(source_id: int, clones: t.Mapping[int, t.Optional[int]]) -> dict:
     mapping = {str(old): new for old, new in sorted(clones.items())}
     return {"id": clones.get(source_id), "ids": sorted(new for new in clones.values() if new is not None),
             "clones": mapping}
+_SECRET_SETTING = re.compile(r"^_SECRET_|_PASSWORD$")
 
 
 def clone(client: t.Any, params: dict) -> Result:
@@ -70,10 +73,10 @@ def clone(client: t.Any, params: dict) -> Result:
                           message="already cloned: job %d with these settings exists as %d (force clones again)"
                           % (source_id, existing[source_id]))
     if client.check_mode:
-        returns = dict(_shape(source_id, {job_id: None for job_id in posts}),
-                       settings={str(k): v for k, v in sorted(posts.items())},
+        shown = _as_shown(client, posts)
+        returns = dict(_shape(source_id, {job_id: None for job_id in posts}), settings=shown,
                        command=clone_job_command(client, target, source_id, params),
-                       export_command=_export_command(target, posts))
+                       export_command=_export_command(target, {int(k): v for k, v in shown.items()}))
         return Result(returns=returns, changed=True,
                       message="would clone %s to %s" % (id_list(sorted(posts)), target.base_url))
     form = _form(posts)
@@ -82,7 +85,8 @@ def clone(client: t.Any, params: dict) -> Result:
         answer = target.post("jobs", form + [("is_clone_job", 1)])
         ids = {int(k): int(v) for k, v in answer["ids"].items()}
     except (UnreachableError, ServerError) as error:
-        ids, warnings = _clones_after_failed_post(target, posts, source_id, params["force"], error)
+        ids, lost = _clones_after_failed_post(target, posts, source_id, params["force"], error)
+        warnings += lost
     result = Result(returns=_shape(source_id, ids), changed=True, warnings=warnings,
                     message="cloned %s" % ", ".join("%d as %d" % item for item in sorted(ids.items())))
     return then_wait(target, params, result, sorted(ids.values()),
@@ -109,10 +113,10 @@ def _clone_repeatedly(client: t.Any, target: t.Any, params: dict, source_id: int
     if client.check_mode:
         existing = [{} if params["force"] else _existing_clones(target, cluster) for cluster in clusters]
         todo = [cluster for cluster, found in zip(clusters, existing, strict=True) if source_id not in found]
-        returns = dict(_shape(source_id, {job_id: None for job_id in posts}),
-                       settings=[{str(k): v for k, v in c.items()} for c in todo],
+        shown = [_as_shown(client, c) for c in todo]
+        returns = dict(_shape(source_id, {job_id: None for job_id in posts}), settings=shown,
                        command=clone_job_command(client, target, source_id, params),
-                       export_command=[_export_command(target, c) for c in todo])
+                       export_command=[_export_command(target, {int(k): v for k, v in c.items()}) for c in shown])
         return Result(returns=returns, changed=bool(todo), message="would clone %s %d times to %s"
                       % (id_list(sorted(posts)), len(todo), target.base_url))
     repeats, posted = [], 0
@@ -248,6 +252,18 @@ def _destination(client: t.Any, to: t.Any) -> t.Any:
         raise AuthError("no credentials for the destination %s: give to_api_key and to_api_secret, a [%s] section "
                         "in client.conf, or OPENQA_API_KEY/OPENQA_API_SECRET" % (to.url, urlsplit(to.url).netloc))
     return client.for_host(to.url, to.api_key, to.api_secret)
+
+
+def _as_shown(client: t.Any, posts: t.Mapping[int, dict]) -> t.Dict[str, dict]:
+    """The settings to post, with every value openQA would show as [redacted] redacted (check mode prints them).
+
+    Besides the names openQA redacts (_SECRET_*, *_PASSWORD), a server may hide more (its own rule): what it
+    shows as [redacted] in a plain read is redacted here too.
+    """
+    shown = {id_of(job): job.get("settings") or {} for job in jobs_in(client.get("jobs", {"ids": sorted(posts)}))}
+    return {str(job_id): {key: REDACTED if _SECRET_SETTING.search(key) or shown.get(job_id, {}).get(key) == REDACTED
+                          else value for key, value in settings.items()}
+            for job_id, settings in posts.items()}
 
 
 class _Walk(t.NamedTuple):

@@ -11,7 +11,12 @@ from __future__ import annotations
 
 import typing as t
 
-from ansible_collections.openqa.client.plugins.module_utils.envelope import InvalidInputError, NotFoundError
+from ansible_collections.openqa.client.plugins.module_utils.client import param_pairs
+from ansible_collections.openqa.client.plugins.module_utils.envelope import (
+    InvalidInputError,
+    NotFoundError,
+    ServerError,
+)
 
 # openQA states (lib/OpenQA/Jobs/Constants.pm) folded into the proposal's two pending words.
 PENDING_STATES = {"scheduled": "scheduled", "assigned": "scheduled",
@@ -25,6 +30,69 @@ MAX_CLONE_HOPS = 50
 
 DEPENDENCY_TYPES = ("Chained", "Directly chained", "Parallel")
 MAX_LIMIT = 10000  # openQA's misc_limits.generic_max_limit
+# GET jobs filters on a job setting; openQA skips such a filter when its value is 0 (Perl's false).
+SETTING_FILTERS = ("build", "distri", "version", "flavor", "arch", "test", "machine")
+# 10 million jobs at 10,000 a page: a search that needs more pages has met a server that does not page.
+MAX_PAGES = 1000
+
+
+def id_of(job: t.Any, path: str = "jobs") -> int:
+    """A job's id, or status 6 when the server's job is not an object with an integer id."""
+    value = job.get("id") if isinstance(job, dict) else None
+    if isinstance(value, bool) or not (isinstance(value, int) or (isinstance(value, str) and value.isdigit())):
+        raise ServerError("openQA answered %s with a job that has no integer id (%s)"
+                          % (path, _shape(job.get("id") if isinstance(job, dict) else job)))
+    return int(value)
+
+
+def jobs_in(answer: t.Any, path: str = "jobs") -> t.List[dict]:
+    """The ``jobs`` list of a listing answer, each an object with an id; status 6 for any other shape."""
+    jobs = answer.get("jobs") if isinstance(answer, dict) else None
+    if not isinstance(jobs, list):
+        raise ServerError("openQA answered %s without a list of jobs (%s)" % (path, _shape(answer)))
+    for job in jobs:
+        id_of(job, path)
+    return jobs
+
+
+def _shape(value: t.Any) -> str:
+    text = repr(value)
+    return "got %s %s" % (type(value).__name__, text if len(text) <= 60 else text[:57] + "...")
+
+
+def matches_filters(job: dict, filters: t.Any) -> bool:
+    """Whether a listed job satisfies every GET jobs filter asked for.
+
+    The server's filtering is checked again: openQA skips a filter whose value is 0, and a server that
+    is not openQA may skip any. A job that does not match is dropped, so nothing acts on it.
+    """
+    wanted: t.Dict[str, set] = {}
+    for key, value in param_pairs(filters):
+        wanted.setdefault(key, set()).add(value)
+    settings = job.get("settings") if isinstance(job.get("settings"), dict) else {}
+    for key, values in wanted.items():
+        if key in SETTING_FILTERS:
+            actual = job.get("test") if key == "test" else settings.get(key.upper())
+        elif key == "groupid":
+            actual = job.get("group_id") or 0
+        elif key in ("group", "state", "result"):
+            actual = job.get(key)
+        elif key == "ids":
+            actual = job.get("id")
+        else:
+            continue
+        if str(actual) not in values:
+            return False
+    return True
+
+
+def refuse_ignored_filters(filters: t.Any) -> None:
+    """openQA answers every job for build=0 (or distri=0, ...): such a search cannot be asked of it."""
+    ignored = ["%s=%s" % (key, value) for key, value in param_pairs(filters)
+               if key in SETTING_FILTERS and value == "0"]
+    if ignored:
+        raise InvalidInputError("cannot search for %s: openQA ignores a job filter whose value is 0 and "
+                                "would answer every job; no job was read or changed" % ", ".join(ignored))
 
 
 def job_status(job: t.Mapping[str, t.Any]) -> str:
@@ -48,8 +116,9 @@ def list_jobs(client: t.Any, job_ids: t.Iterable[int]) -> t.Dict[int, dict]:
     for start in range(0, len(ids), IDS_PER_REQUEST):
         chunk = ids[start:start + IDS_PER_REQUEST]
         # an explicit limit: newer openQA cuts every listing at 1000 jobs unless told otherwise
-        for job in client.get("jobs", {"ids": chunk, "limit": len(chunk)})["jobs"]:
-            found[int(job["id"])] = job
+        for job in jobs_in(client.get("jobs", {"ids": chunk, "limit": len(chunk)})):
+            if id_of(job) in chunk:
+                found[id_of(job)] = job
     return found
 
 
@@ -68,10 +137,15 @@ def one_id(params: t.Mapping[str, t.Any], action: str) -> int:
 def get_job(client: t.Any, job_id: int, follow: bool = False) -> dict:
     """``follow``: the newest clone of the job where the server follows restarts (``follow=1``, newer than
     4.6) in this one request; 4.6 ignores it and answers the job itself (clone_id set: see newest_clone)."""
+    path = "jobs/%d" % job_id
     try:
-        return client.get("jobs/%d" % job_id, {"follow": 1} if follow else None)["job"]
+        answer = client.get(path, {"follow": 1} if follow else None)
     except NotFoundError:
         raise unknown_jobs_error(client, [job_id])
+    job = answer.get("job") if isinstance(answer, dict) else None
+    if not isinstance(job, dict):
+        raise ServerError("openQA answered %s without a job object (%s)" % (path, _shape(answer)))
+    return job
 
 
 def get_jobs(client: t.Any, job_ids: t.Iterable[int]) -> t.Dict[int, dict]:
@@ -126,20 +200,27 @@ def search_pages(client: t.Any, filters: t.Mapping[str, t.Any], *, limit: t.Opti
     openQA takes each page in descending id order but sorts it by id as a string, so the
     next page starts below the smallest id seen (``before``), not at an offset. Pages double
     in size, so a shallow search stays cheap and a deep one takes few requests. A page that
-    brings no job not seen before ends the search: a server that ignores ``before`` cannot
-    make it loop.
+    brings a job seen before, or one not below ``before``, ends the search: a server that ignores
+    ``before`` or repeats ids cannot make it loop. Jobs that do not match every filter are dropped.
     """
+    refuse_ignored_filters(filters)
     found: t.Dict[int, dict] = {}
+    seen: t.Set[int] = set()
     page_size = page_size or limit or MAX_LIMIT
-    while limit is None or len(found) < limit:
+    for _page in range(MAX_PAGES):
+        if limit is not None and len(found) >= limit:
+            return found
         want = min(page_size, MAX_LIMIT, limit - len(found) if limit is not None else MAX_LIMIT)
-        page = client.get("jobs", dict(filters, limit=want, before=before))["jobs"]
-        known = len(found)
-        for job in page:
-            found[int(job["id"])] = job
-        if len(page) < want or len(found) == known or (older and all(older(job) for job in page)):
-            break
-        before = min(int(job["id"]) for job in page)
+        page = jobs_in(client.get("jobs", dict(filters, limit=want, before=before)))[:want]
+        ids = [id_of(job) for job in page]
+        repeated = bool(seen.intersection(ids)) or len(set(ids)) < len(ids) or \
+            (before is not None and any(i >= before for i in ids))
+        seen.update(ids)
+        found.update((i, job) for i, job in zip(ids, page) if i not in found and matches_filters(job, filters))
+        if len(page) < want or repeated or (older and all(older(job) for job in page)):
+            return found
+        before = min(ids)
         page_size *= 2
-        client.progress("searched %d jobs, down to id %d" % (len(found), before))
-    return found
+        client.progress("searched %d jobs, down to id %d" % (len(seen), before))
+    raise ServerError("%s answered more than %d pages of jobs: it does not page like openQA"
+                      % (client.base_url, MAX_PAGES))

@@ -33,6 +33,8 @@ from ansible_collections.openqa.client.plugins.module_utils._job_reads import (
     is_final,
     job_status,
     list_jobs,
+    jobs_in,
+    matches_filters,
     newest_clone,
     one_id,
     search_pages,
@@ -229,7 +231,9 @@ def _previous_results(client: t.Any, job: dict) -> t.List[dict]:
     settings = job.get("settings") or {}
     scenario = {key.lower(): settings[key] for key in ("DISTRI", "VERSION", "FLAVOR", "ARCH", "TEST", "MACHINE")
                 if settings.get(key)}
-    earlier = client.get("jobs", dict(scenario, before=int(job["id"]), limit=PREVIOUS_RESULTS))["jobs"]
+    query = dict(scenario, before=int(job["id"]), limit=PREVIOUS_RESULTS)
+    earlier = [other for other in jobs_in(client.get("jobs", query))
+               if matches_filters(other, scenario) and int(other["id"]) < int(job["id"])]
     earlier.sort(key=lambda other: int(other["id"]), reverse=True)
     return [{"id": int(other["id"]), "status": job_status(other), "build": (other.get("settings") or {}).get("BUILD"),
              "t_finished": other.get("t_finished")} for other in earlier]

@@ -182,6 +182,9 @@ class _RestartPlan:
         clones = self.clones
         for entry in answer.get("result") or []:
             clones.update({int(old): int(new) for old, new in entry.items()})
+        # Only what this request cloned is a change: "already cloned" is also what a concurrent run's
+        # restart of the same job looks like, and two runs must not both report changed.
+        changed = bool(clones)
         refusals, assets = [], []
         for error in answer.get("errors") or []:
             cloned = _ALREADY_CLONED.match(error) or _HAS_CLONE.match(error)
@@ -195,7 +198,6 @@ class _RestartPlan:
                 refusals.append(error.split("\n")[0])
         returns = self._ordered_new_ids(clones)
         warnings = self.warnings + [w.split("\n")[0] for w in answer.get("warnings") or []]
-        changed = bool(clones)
         if assets or refusals:
             hint = "; force overrides this" if assets or answer.get("enforceable") else ""
             message = "not restarted: %s%s" % ("; ".join(assets + refusals), hint)
@@ -207,7 +209,8 @@ class _RestartPlan:
             raise RefusedError("openQA restarted nothing (jobs %s): were they restarted or scheduled "
                                "meanwhile? check with 'test status --follow'" % id_list(self.to_post))
         return Result(returns=returns, changed=changed, warnings=warnings,
-                      message="restarted %s" % ", ".join("%d as %d" % item for item in sorted(clones.items())))
+                      message="%s %s" % ("restarted" if changed else "already restarted (meanwhile):",
+                                         ", ".join("%d as %d" % item for item in sorted(clones.items()))))
 
     def shaped(self, result: Result) -> Result:
         """The one shape of every restart result: the new ids and the old -> new map of all it covers."""

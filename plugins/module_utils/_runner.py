@@ -13,6 +13,7 @@ import os
 import traceback
 import typing as t
 
+from ansible_collections.openqa.client.plugins.module_utils.client import DEFAULT_MAX_ANSWER_MB
 from ansible_collections.openqa.client.plugins.module_utils.envelope import (
     InvalidInputError,
     OpenQAError,
@@ -36,6 +37,8 @@ CONNECTION_OPTIONS = (
            default=5, minimum=0),
     Option("deadline", "Overall time budget for one request including its retries.", type="duration",
            default=120.0),
+    Option("max_answer_mb", "Largest answer (decoded) accepted from the server, in MB.", type="int",
+           default=DEFAULT_MAX_ANSWER_MB, minimum=1),
 )
 CONNECTION_NAMES = tuple(option.name for option in CONNECTION_OPTIONS)
 
@@ -106,10 +109,17 @@ def execute(
         client = OpenQAClient(
             connection.url, connection.api_key, connection.api_secret,
             read_timeout=options["request_timeout"], retries=options["retries"],
-            deadline=options["deadline"],
+            deadline=options["deadline"], max_answer_mb=options["max_answer_mb"],
             verify=options["ca_path"] or options["validate_certs"],
             check_mode=check_mode, on_retry=on_retry, on_progress=on_progress)
-        result = action.run(client, params)
+        try:
+            result = action.run(client, params)
+        except (KeyError, TypeError, AttributeError, ValueError, IndexError, RecursionError) as error:
+            # an answer of a shape no verb check caught (a list for an object, null for a job): an envelope,
+            # never a module crash
+            result = Result(status=Status.SERVER_ERROR, message="%s answered in a shape this client cannot read "
+                            "(%s: %s): is it an openQA server?"
+                            % (client.base_url, type(error).__name__, str(error)[:200]))
     except OpenQAError as error:
         result = Result.from_error(error)
     if connection:
@@ -148,6 +158,9 @@ def run_module(module_class: t.Any, entry: Entry, supports_check_mode: bool,
     """
     module = module_class(argument_spec=argument_spec(entry), supports_check_mode=supports_check_mode)
     _warn_short_name_without_host(module)
+    from ansible_collections.openqa.client.plugins.module_utils.config import url_secrets
+
+    module.no_log_values.update(url_secrets(module.params.get("host") or ""))
     raw = dict(module.params, action=entry.actions[0].name) if len(entry.actions) == 1 else module.params
     from ansible_collections.openqa.client.plugins.module_utils.client import HAS_REQUESTS
 

@@ -8,10 +8,15 @@ from __future__ import annotations
 import hashlib
 import hmac
 import importlib.util
+import json
 import random
+import socket
+import threading
 import time
 import typing as t
 import urllib.parse
+
+from ansible_collections.openqa.client.plugins.module_utils.config import display_url
 
 from ansible_collections.openqa.client.plugins.module_utils.envelope import (
     AuthError,
@@ -31,6 +36,10 @@ RETRY_STATUSES = frozenset({408, 429, 500, 502, 503, 504})
 MUTATING_METHODS = frozenset({"POST", "PUT", "DELETE"})
 _UNRESERVED = frozenset(b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789*-._")
 _SNIPPET = 200
+# A server's error text longer than this is cut: a message is for people, not a transport for megabytes.
+MAX_ERROR_TEXT = 1000
+DEFAULT_MAX_ANSWER_MB = 256
+_CHUNK = 64 * 1024
 
 Params = t.Union[None, t.Mapping[str, t.Any], t.Sequence[t.Tuple[str, t.Any]]]
 
@@ -168,6 +177,90 @@ _FEATURES: t.Dict[t.Tuple[str, str], bool] = {}
 _ROUTES: t.Dict[str, t.FrozenSet[str]] = {}
 
 
+def _as_text(raw: bytes, encoding: t.Optional[str]) -> str:
+    try:
+        return raw.decode(encoding or "utf-8", "replace")
+    except LookupError:  # a charset no codec knows
+        return raw.decode("utf-8", "replace")
+
+
+_IN_FLIGHT = threading.local()
+
+
+class _Watchdog:
+    """Shuts the connection of a request that outlives its deadline.
+
+    The read timeout bounds each wait for a byte, not the answer: a server sending one byte a second,
+    or an endless chunked body, would otherwise hold the call for ever.
+    """
+
+    def __init__(self, seconds: float) -> None:
+        self.connection: t.Any = None
+        self.fired = False
+        self._done = False
+        self._lock = threading.Lock()
+        self._timer = threading.Timer(max(0.0, seconds), self._fire)
+        self._timer.daemon = True
+
+    def __enter__(self) -> "_Watchdog":
+        _IN_FLIGHT.watchdog = self
+        self._timer.start()
+        return self
+
+    def __exit__(self, *exc: t.Any) -> None:
+        with self._lock:
+            self._done = True
+        self._timer.cancel()
+        _IN_FLIGHT.watchdog = None
+
+    def _fire(self) -> None:
+        with self._lock:
+            if self._done:
+                return
+            self.fired = True
+            sock = getattr(self.connection, "sock", None)
+        if sock is None:
+            # still connecting (bounded by the connect timeout): look again in a moment
+            self._timer = threading.Timer(0.05, self._fire)
+            self._timer.daemon = True
+            self._timer.start()
+            return
+        try:
+            sock.shutdown(socket.SHUT_RDWR)
+        except OSError:
+            pass
+
+
+def _watched(pool_class: t.Any) -> t.Any:
+    class Watched(pool_class):  # type: ignore[misc, valid-type]
+        def _get_conn(self, timeout: t.Optional[float] = None) -> t.Any:
+            connection = super()._get_conn(timeout)
+            watchdog = getattr(_IN_FLIGHT, "watchdog", None)
+            if watchdog is not None:
+                watchdog.connection = connection
+            return connection
+    return Watched
+
+
+_ADAPTER_CLASS: t.List[t.Any] = []
+
+
+def _watched_adapter() -> t.Any:
+    """A requests adapter that lets the watchdog find the connection a request runs on; built on first use
+    so that importing this module does not import requests."""
+    if not _ADAPTER_CLASS:
+        from requests.adapters import HTTPAdapter
+        from urllib3.connectionpool import HTTPConnectionPool, HTTPSConnectionPool
+
+        class WatchedAdapter(HTTPAdapter):
+            def init_poolmanager(self, *args: t.Any, **kwargs: t.Any) -> None:
+                super().init_poolmanager(*args, **kwargs)
+                self.poolmanager.pool_classes_by_scheme = {"http": _watched(HTTPConnectionPool),
+                                                           "https": _watched(HTTPSConnectionPool)}
+        _ADAPTER_CLASS.append(WatchedAdapter)
+    return _ADAPTER_CLASS[0]()
+
+
 class OpenQAClient:
     """Talks to one openQA instance. Verbs get one and call get/post on API paths."""
 
@@ -182,28 +275,37 @@ class OpenQAClient:
         retries: int = 5,
         deadline: float = 60.0,
         verify: t.Union[bool, str] = True,
+        max_answer_mb: int = DEFAULT_MAX_ANSWER_MB,
         check_mode: bool = False,
         on_retry: t.Optional[t.Callable[[str], None]] = None,
         on_progress: t.Optional[t.Callable[[str], None]] = None,
         session: t.Any = None,
     ) -> None:
-        self.base_url = base_url.rstrip("/")
+        parts = urllib.parse.urlsplit(base_url.rstrip("/"))
+        # user:password@ in the host URL goes to a reverse proxy as basic auth and nowhere else
+        self.base_url = urllib.parse.urlunsplit((parts.scheme, parts.netloc.rsplit("@", 1)[-1], parts.path, "", ""))
         self._key = api_key
         self._secret = api_secret
         self.connect_timeout = connect_timeout
         self.read_timeout = read_timeout
         self.retries = retries
         self.deadline = deadline
+        self.max_answer_mb = max_answer_mb
         self.check_mode = check_mode
         self.on_retry = on_retry
         self.on_progress = on_progress
         self.request_count = 0
+        self._verify = verify
         if session is None:
             import requests
 
             session = requests.Session()
+            session.mount("http://", _watched_adapter())
+            session.mount("https://", _watched_adapter())
         self._session = session
         self._session.verify = verify
+        if parts.username is not None:
+            self._session.auth = (urllib.parse.unquote(parts.username), urllib.parse.unquote(parts.password or ""))
         self._session.headers["Accept"] = "application/json"
 
     def __repr__(self) -> str:
@@ -217,7 +319,7 @@ class OpenQAClient:
         """A client for another instance with the same timeouts, retries, TLS and check mode (clone --to)."""
         return OpenQAClient(base_url, api_key, api_secret, connect_timeout=self.connect_timeout,
                             read_timeout=self.read_timeout, retries=self.retries, deadline=self.deadline,
-                            verify=self._session.verify, check_mode=self.check_mode,
+                            verify=self._verify, max_answer_mb=self.max_answer_mb, check_mode=self.check_mode,
                             on_retry=self.on_retry, on_progress=self.on_progress)
 
     def supports(self, feature: str, probe: t.Callable[["OpenQAClient"], bool]) -> bool:
@@ -283,7 +385,9 @@ class OpenQAClient:
                 if method in MUTATING_METHODS and not _never_sent(exc):
                     raise self._transport_error(exc, method, path)
                 wait = self._backoff(attempt)
-                if _unresolvable(exc) or _plain_http_answer(exc) or not self._may_retry(attempt, wait, give_up_at):
+                # a certificate that failed verification (or a plain-http answer) fails the same way on a retry
+                if _unresolvable(exc) or isinstance(exc, requests.exceptions.SSLError) \
+                        or not self._may_retry(attempt, wait, give_up_at):
                     raise self._transport_error(exc, method, path)
                 self._note_retry(method, path, type(exc).__name__, attempt, wait)
             else:
@@ -314,11 +418,47 @@ class OpenQAClient:
         # neither phase may outlast the overall deadline
         timeout = (max(0.1, min(self.connect_timeout, remaining)), max(0.1, min(self.read_timeout, remaining)))
         self.request_count += 1
-        if query:
-            return self._session.request(method, url + "?" + query, data=body, headers=headers, timeout=timeout,
-                                         stream=stream)
-        return self._session.request(method, url, data=body if body is not None else pairs, headers=headers,
-                                     timeout=timeout, stream=stream)
+        # Redirects are not followed: the signature would go along to wherever the Location points
+        # (openQA signs no host), a 307 would re-send the body and a 302 turn a POST into a GET.
+        # verify is given per request: requests lets REQUESTS_CA_BUNDLE override the session's.
+        kwargs = {"headers": headers, "timeout": timeout, "allow_redirects": False, "verify": self._verify,
+                  "stream": True}
+        import requests
+
+        with _Watchdog(remaining) as watchdog:
+            try:
+                if query:
+                    response = self._session.request(method, url + "?" + query, data=body, **kwargs)
+                else:
+                    response = self._session.request(method, url, data=body if body is not None else pairs,
+                                                     **kwargs)
+                if not stream:
+                    # read under the watchdog: the deadline bounds the whole answer
+                    response.openqa_body = self._read_body(response, method, path)
+                return response
+            except requests.exceptions.RequestException as exc:
+                if not watchdog.fired:
+                    raise
+                sent = "; the request may have reached the server" if method in MUTATING_METHODS else ""
+                raise UnreachableError("%s %s: no complete answer from %s within the deadline of %.0f s (the "
+                                       "server answers too slowly: %s)%s"
+                                       % (method, path, self.base_url, self.deadline, _reason(exc), sent))
+
+    def _read_body(self, response: t.Any, method: str, path: str) -> bytes:
+        """The decoded body, counted while it arrives: a gzip bomb or an endless stream stops at the cap."""
+        if getattr(response, "raw", None) is None:  # an answer made in memory (a test's stand-in transport)
+            return response.content
+        limit = self.max_answer_mb * 1024 * 1024
+        chunks, size = [], 0
+        for chunk in response.iter_content(_CHUNK):
+            size += len(chunk)
+            if size > limit:
+                response.close()
+                raise ServerError("%s %s: the answer from %s is larger than %d MB (max_answer_mb); raise "
+                                  "max_answer_mb if the server is right to send that much"
+                                  % (method, path, self.base_url, self.max_answer_mb))
+            chunks.append(chunk)
+        return b"".join(chunks)
 
     def _backoff(self, attempt: int) -> float:
         """Exponential backoff with full jitter: 0.5 s, 1 s, 2 s, ... capped at 10 s."""
@@ -360,25 +500,38 @@ class OpenQAClient:
         return UnreachableError("unknown remote host: cannot reach %s (%s)%s"
                                 % (self.base_url, _reason(exc), sent))
 
+    def answer_text(self, response: t.Any) -> str:
+        """The body of an answer that send() read, as text."""
+        return _as_text(getattr(response, "openqa_body", None) or b"", getattr(response, "encoding", None))
+
     def decode(self, response: t.Any, method: str, path: str) -> t.Any:
-        """The JSON of an answer, or the typed error for a failed or non-JSON one."""
+        """The JSON of an answer, or the typed error for a failed, redirected or non-JSON one."""
+        code = response.status_code
+        if 300 <= code < 400:
+            raise InvalidInputError(
+                "%s %s: %s answered HTTP %d, a redirect to %s; openQA's API does not redirect and the signed "
+                "request is not sent on: set host to the URL openQA serves (https instead of http, the right "
+                "name or path prefix)" % (method, path, self.base_url, code,
+                                          _snippet(display_url(response.headers.get("Location") or "nowhere"))))
+        raw = getattr(response, "openqa_body", None)
+        if raw is None:  # a streamed answer its caller did not read
+            raw = self._read_body(response, method, path)
         content_type = response.headers.get("Content-Type", "")
+        text = _as_text(raw, getattr(response, "encoding", None))
         body: t.Any = None
-        if "json" in content_type:
+        if "json" in content_type and raw.strip():
             try:
-                body = response.json()
-            except ValueError:
+                body = json.loads(raw)
+            except (ValueError, RecursionError):
                 raise ServerError("%s %s: %s sent broken JSON (HTTP %d): %s"
-                                  % (method, path, self.base_url, response.status_code,
-                                     _snippet(response.text)))
-        if response.ok:
+                                  % (method, path, self.base_url, code, _snippet(text))) from None
+        if 200 <= code < 300:
             if body is None:
                 raise ServerError(
                     "%s %s: %s answered HTTP %d with %s instead of JSON: is it an openQA server? (%s)"
-                    % (method, path, self.base_url, response.status_code, content_type or "no content type",
-                       _snippet(response.text)))
+                    % (method, path, self.base_url, code, content_type or "no content type", _snippet(text)))
             return body
-        raise self._http_error(response, body, method, path)
+        raise self._http_error(response, body, raw, text, method, path)
 
     def _not_found(self, where: str, body: t.Any, error: str) -> OpenQAError:
         """openQA's 404 is JSON with error_status; anything else, or a host ending in the API path the
@@ -391,20 +544,23 @@ class OpenQAClient:
                                % (where, self.base_url, error or "no body", hint))
         return NotFoundError("%s: not found (%s)" % (where, error or "HTTP 404"))
 
-    def _http_error(self, response: t.Any, body: t.Any, method: str, path: str) -> OpenQAError:
+    def _http_error(self, response: t.Any, body: t.Any, raw: bytes, text: str, method: str,
+                    path: str) -> OpenQAError:
         code = response.status_code
         if isinstance(body, dict) and body.get("error"):
             error = str(body["error"]).strip()
-        elif "html" in response.headers.get("Content-Type", "") and response.text.lstrip().startswith("<"):
+            if len(error) > MAX_ERROR_TEXT:
+                error = "%s... (%d characters cut)" % (error[:MAX_ERROR_TEXT], len(error) - MAX_ERROR_TEXT)
+        elif "html" in response.headers.get("Content-Type", "") and text.lstrip().startswith("<"):
             # openQA labels its plain-text errors text/html too; only a real page is summarised
-            error = "an HTML page of %d bytes" % len(response.content)
+            error = "an HTML page of %d bytes" % len(raw)
         else:
-            error = _snippet(response.text) or response.reason or ""
+            error = _snippet(text) or response.reason or ""
         where = "%s %s" % (method, path)
         if code == 404:
             return self._not_found(where, body, error)
         if code in (401, 403):
-            return AuthError(_auth_message(error))
+            return AuthError(_auth_message(error or "HTTP %d" % code))
         if code == 400:
             return InvalidInputError("%s: the server rejected the parameters: %s" % (where, error))
         return ServerError("%s: HTTP %d from %s: %s" % (where, code, self.base_url, error))

@@ -6,6 +6,7 @@
 from __future__ import annotations
 
 import os
+import stat
 import typing as t
 from urllib.parse import urlsplit, urlunsplit
 
@@ -19,6 +20,39 @@ HOST_ALIASES = {
 }
 LOCAL_NAMES = frozenset({"localhost", "127.0.0.1", "::1"})
 CONFIG_DIRS = ("~/.config/openqa", "/etc/openqa", "/usr/etc/openqa")
+MAX_CONFIG_FILE = 1024 * 1024
+
+
+def display_url(url: str) -> str:
+    """The URL as outputs show it: ``user:password@`` becomes ``***@`` (userinfo is a secret)."""
+    parts = urlsplit(url)
+    if "@" not in parts.netloc:
+        return url
+    return urlunsplit((parts.scheme, "***@" + parts.netloc.rsplit("@", 1)[1], parts.path, parts.query,
+                       parts.fragment))
+
+
+def url_secrets(url: str) -> t.List[str]:
+    """The userinfo of a host URL, for a logger to mask (Ansible's no_log_values)."""
+    netloc = urlsplit(url.strip()).netloc if "://" in url else urlsplit("//" + url.strip()).netloc
+    if "@" not in netloc:
+        return []
+    userinfo = netloc.rsplit("@", 1)[0]
+    return [part for part in (userinfo, userinfo.partition(":")[2]) if part]
+
+
+def read_regular_file(path: str, what: str, limit: int) -> bytes:
+    """A regular file's bytes, at most ``limit``: a FIFO would hang, /dev/zero never end."""
+    try:
+        if not stat.S_ISREG(os.stat(path).st_mode):
+            raise InvalidInputError("cannot read %s %s: it is not a regular file" % (what, path))
+        with open(path, "rb") as handle:
+            data = handle.read(limit + 1)
+    except OSError as exc:
+        raise InvalidInputError("cannot read %s %s: %s" % (what, path, exc.strerror or exc))
+    if len(data) > limit:
+        raise InvalidInputError("%s %s is larger than %d MiB: is it the right file?" % (what, path, limit >> 20))
+    return data
 
 
 class Connection(t.NamedTuple):
@@ -30,15 +64,15 @@ class Connection(t.NamedTuple):
     def __repr__(self) -> str:
         return "Connection(url=%r, credential_source=%r)" % (self.url, self.credential_source)
 
-    @property
-    def is_local(self) -> bool:
-        return urlsplit(self.url).hostname in LOCAL_NAMES
-
     def warnings(self) -> list:
-        if self.api_secret and self.url.startswith("http://") and not self.is_local:
-            return ["credentials are sent to %s over plain http: anyone on the path can replay "
-                    "signed requests; use https" % self.url]
-        return []
+        return plain_http_warnings(self.url, self.api_secret)
+
+
+def plain_http_warnings(url: str, api_secret: t.Optional[str]) -> t.List[str]:
+    if api_secret and url.startswith("http://") and urlsplit(url).hostname not in LOCAL_NAMES:
+        return ["credentials are sent to %s over plain http: anyone on the path can replay "
+                "signed requests; use https" % display_url(url)]
+    return []
 
 
 def normalize_host(host: str) -> str:
@@ -54,9 +88,10 @@ def normalize_host(host: str) -> str:
     try:
         parts.port
     except ValueError:
-        raise InvalidInputError("host %r has an invalid port" % host)
+        raise InvalidInputError("host %r has an invalid port" % display_url(host))
     if parts.scheme not in ("http", "https") or not parts.hostname or parts.query or parts.fragment:
-        raise InvalidInputError("host %r is not an http(s) URL such as https://openqa.example.com" % host)
+        raise InvalidInputError("host %r is not an http(s) URL such as https://openqa.example.com"
+                                % display_url(host))
     return urlunsplit((parts.scheme, parts.netloc, parts.path.rstrip("/"), "", ""))
 
 
@@ -69,10 +104,23 @@ def config_files(environ: t.Mapping[str, str]) -> list:
         directory = os.path.expanduser(directory)
         main = os.path.join(directory, "client.conf")
         files = ([main] if os.path.isfile(main) else [])
-        files += sorted(glob.glob(os.path.join(directory, "client.conf.d", "*.conf")))
+        # isfile: a FIFO or a device among the drop-ins would hang or flood every call
+        files += sorted(path for path in glob.glob(os.path.join(directory, "client.conf.d", "*.conf"))
+                        if os.path.isfile(path))
         if files:
             return files
     return []
+
+
+def _config_error(exc: Exception) -> str:
+    """What is wrong and where, never the line itself: it may be a secret."""
+    import configparser
+
+    if isinstance(exc, configparser.MissingSectionHeaderError):
+        return "line %d comes before any [section] header" % exc.lineno
+    if isinstance(exc, configparser.ParsingError):
+        return "line %s is not KEY = VALUE" % ", ".join(str(lineno) for lineno, _line in exc.errors)
+    return "%s (the file cannot be parsed)" % type(exc).__name__
 
 
 def _sections_for(url: str) -> list:
@@ -92,10 +140,12 @@ def _from_client_conf(url: str, environ: t.Mapping[str, str]) -> t.Tuple[t.Optio
     files = config_files(environ)
     for path in files:
         try:
-            with open(path, encoding="utf-8") as handle:
-                parser.read_file(handle, source=path)
-        except (OSError, UnicodeDecodeError, configparser.Error) as exc:
-            raise InvalidInputError("cannot read client.conf %s: %s; fix or remove it" % (path, exc))
+            parser.read_string(read_regular_file(path, "client.conf", MAX_CONFIG_FILE).decode("utf-8"), source=path)
+        except UnicodeDecodeError as exc:
+            raise InvalidInputError("cannot read client.conf %s: not UTF-8 text (byte %d); fix or remove it"
+                                    % (path, exc.start))
+        except configparser.Error as exc:
+            raise InvalidInputError("cannot read client.conf %s: %s; fix or remove it" % (path, _config_error(exc)))
     for section in _sections_for(url):
         if parser.has_section(section):
             key = parser.get(section, "key", fallback=None)
@@ -103,6 +153,22 @@ def _from_client_conf(url: str, environ: t.Mapping[str, str]) -> t.Tuple[t.Optio
             if key or secret:
                 return key, secret, "client.conf [%s] in %s" % (section, ", ".join(files))
     return None, None, ""
+
+
+def _check_credentials(key: t.Any, secret: t.Any, source: str) -> None:
+    """Found before any request: a key that cannot be a header, a secret that is not text (values never shown)."""
+    if not key:
+        return
+    if not isinstance(key, str) or not key.isprintable() or not all(ord(char) < 256 for char in key) \
+            or key != key.strip():
+        raise InvalidInputError("api_key from %s has characters an HTTP header cannot carry (control characters, "
+                                "line breaks, spaces around it or non-Latin-1 letters): copy the key again from the "
+                                "openQA web UI" % source)
+    try:
+        str(secret).encode("utf-8")
+    except UnicodeEncodeError:
+        raise InvalidInputError("api_secret from %s is not valid UTF-8 text: copy the secret again from the openQA "
+                                "web UI" % source)
 
 
 def resolve_connection(
@@ -124,4 +190,5 @@ def resolve_connection(
         missing = "api_secret" if key else "api_key"
         raise InvalidInputError("%s is missing: %s gave only one of api_key/api_secret; give both"
                                 % (missing, source))
+    _check_credentials(key, secret, source)
     return Connection(url, key or None, secret or None, source if key else "none (anonymous)")

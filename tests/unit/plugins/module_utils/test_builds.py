@@ -129,7 +129,8 @@ class _Existing:
         if path == "job_groups":  # build new resolves the group before anything else
             return [{"id": 12, "name": "openSUSE Tumbleweed"}]
         self.queries.append((path, list(dict(params).items())))
-        return {"jobs": [job(7, state="scheduled", result="none")]}
+        standing = job(7, state="scheduled", result="none", group_id=12, BUILD="7")
+        return {"jobs": [dict(standing, group="openSUSE Tumbleweed")]}
 
     def post(self, *_args):
         raise AssertionError("already scheduled: no POST expected")

@@ -24,6 +24,7 @@ class FakeModule:
         self.params = {name: spec.get("default") for name, spec in argument_spec.items()}
         self.params.update(action="go", host="http://127.0.0.1:9")
         self.check_mode = False
+        self.no_log_values: t.Set[str] = set()
 
     def warn(self, message: str) -> None:
         pass
