@@ -70,7 +70,7 @@ def _columns() -> int:
     except (KeyError, ValueError):
         pass
     try:
-        return os.get_terminal_size(sys.__stdout__.fileno()).columns or 80
+        return os.get_terminal_size((sys.__stdout__ or sys.stdout).fileno()).columns or 80
     except (AttributeError, ValueError, OSError):
         return 80
 
@@ -88,7 +88,8 @@ class _Parser(argparse.ArgumentParser):
 
     def __init__(self, *args: t.Any, **kwargs: t.Any) -> None:
         kwargs.setdefault("formatter_class", _Formatter)
-        super().__init__(*args, allow_abbrev=False, **kwargs)
+        kwargs["allow_abbrev"] = False
+        super().__init__(*args, **kwargs)
 
     def error(self, message: str) -> t.NoReturn:
         raise InvalidInputError("%s: %s (see '%s --help')" % (self.prog, message, self.prog))
@@ -203,7 +204,7 @@ def build_parser(only: t.Optional[str] = None, action_name: t.Optional[str] = No
     top.add_argument("--ansible-library", action=_PrintModulesPath, nargs=0,
                      help="print the modules directory, for ANSIBLE_LIBRARY (short module names in ad-hoc runs)")
     entry_parsers = top.add_subparsers(dest="entry", metavar="ENTRY")
-    for entry in (ENTRIES[only],) if only in ENTRIES else ENTRIES.values():
+    for entry in (ENTRIES[only],) if only is not None and only in ENTRIES else ENTRIES.values():
         entry_parser = entry_parsers.add_parser(entry.name, help=entry.help, description=entry.help)
         if only is None:
             continue
@@ -240,7 +241,7 @@ def read_json_data(path: str, entry: Entry) -> dict:
     try:
         data = json.loads(raw)
     except (ValueError, RecursionError) as exc:
-        raise InvalidInputError("--json-data %s is not valid JSON: %s" % (path, str(exc)[:200]))
+        raise InvalidInputError("--json-data %s is not valid JSON: %s" % (path, str(exc)[:200])) from None
     if not isinstance(data, dict):
         raise InvalidInputError("--json-data %s must hold a JSON object of options, not %s"
                                 % (path, type(data).__name__))

@@ -79,7 +79,7 @@ def _cell(value: t.Any) -> t.List[str]:
         text = json.dumps(value, ensure_ascii=False, separators=(",", ":"))
     else:
         text = "" if value is None else str(value)
-    lines = []
+    lines: t.List[str] = []
     for line in printable(text).splitlines() or [""]:
         lines.extend(line[i:i + _CELL_WIDTH] for i in range(0, max(len(line), 1), _CELL_WIDTH))
     return lines
@@ -92,7 +92,7 @@ def _grid(rows: t.List[t.List[t.List[str]]]) -> t.List[str]:
     for row in rows:
         for n in range(max(len(cell) for cell in row)):
             cells = [cell[n] if n < len(cell) else "" for cell in row]
-            lines.append("  ".join(text.ljust(width) for text, width in zip(cells, widths)).rstrip())
+            lines.append("  ".join(text.ljust(width) for text, width in zip(cells, widths, strict=True)).rstrip())
     lines.insert(1, "  ".join("-" * width for width in widths))
     return lines
 
@@ -160,7 +160,8 @@ def bash_completion(entries: t.Mapping[str, t.Any], global_flags: t.Sequence[str
         for option in entry.options:
             for flag in option.flags if option.choices else ():
                 choices[flag] = list(dict.fromkeys(choices.get(flag, []) + list(option.choices)))
-    value_cases = ["        %s) words_=\"%s\" ;;" % (flag, " ".join(values)) for flag, values in sorted(choices.items())]
+    value_cases = ["        %s) words_=\"%s\" ;;" % (flag, " ".join(values))
+                   for flag, values in sorted(choices.items())]
     cases = []
     for entry in entries.values():
         names = " ".join(name for action in entry.actions for name in (action.name,) + action.aliases)
@@ -168,7 +169,8 @@ def bash_completion(entries: t.Mapping[str, t.Any], global_flags: t.Sequence[str
         for action in entry.actions:
             flags = [flag for name in action.options for flag in action.flags_for(entry.option(name))]
             for name in (action.name,) + action.aliases:
-                cases.append("        %s/%s) words_=\"%s\" ;;" % (entry.name, name, " ".join(flags + list(common_flags))))
+                words = " ".join(flags + list(common_flags))
+                cases.append("        %s/%s) words_=\"%s\" ;;" % (entry.name, name, words))
     return "\n".join([
         "# bash completion for openqa-ctl: eval \"$(openqa-ctl --completion bash)\"",
         "_openqa_ctl() {",

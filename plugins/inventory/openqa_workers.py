@@ -94,7 +94,7 @@ class InventoryModule(BaseInventoryPlugin, Constructable, Cacheable):
         try:
             client, connection = connect(raw)
         except OpenQAError as error:
-            raise AnsibleParserError("openqa_workers %s: %s" % (path, error))
+            raise AnsibleParserError("openqa_workers %s: %s" % (path, error)) from None
         # the cache key covers the server: one file may point at another server after an edit
         cache_key = self.get_cache_key(path + "#" + connection.url)
         use_cache = self.get_option("cache") and cache
@@ -109,7 +109,7 @@ class InventoryModule(BaseInventoryPlugin, Constructable, Cacheable):
             try:
                 workers = list_workers(client)
             except OpenQAError as error:
-                raise AnsibleParserError("openqa_workers %s: %s" % (path, error))
+                raise AnsibleParserError("openqa_workers %s: %s" % (path, error)) from None
         if update_cache:
             self._cache[cache_key] = workers
         self._populate(machines(workers), connection.url)

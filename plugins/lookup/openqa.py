@@ -99,7 +99,7 @@ class LookupModule(LookupBase):
         try:
             action = entry.action(action_name)
         except OpenQAError as error:
-            raise AnsibleLookupError("openqa lookup: %s" % error)
+            raise AnsibleLookupError("openqa lookup: %s" % error) from None
         if action.mutating:
             raise AnsibleLookupError("openqa lookup: '%s %s' changes the server and a lookup only reads: use the "
                                      "openqa.client.openqa_%s module" % (entry.name, action.name, entry.name))

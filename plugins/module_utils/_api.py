@@ -24,6 +24,9 @@ from ansible_collections.openqa.client.plugins.module_utils.envelope import (
 )
 from ansible_collections.openqa.client.plugins.module_utils._spec import Action, Entry, Option, parse_key_values
 
+if t.TYPE_CHECKING:
+    from ansible_collections.openqa.client.plugins.module_utils.client import Client
+
 METHODS = ("GET", "POST", "PUT", "DELETE")
 MAX_DATA_FILE = 64 * 1024 * 1024
 
@@ -58,9 +61,10 @@ def file_pairs(items: t.Any, name: str = "param_file") -> list:
             with open(os.path.expanduser(path), encoding="utf-8") as handle:
                 pairs.append((key, handle.read()))
         except OSError as exc:
-            raise InvalidInputError("%s %s=%s: cannot read the file: %s" % (name, key, path, exc.strerror or exc))
+            raise InvalidInputError("%s %s=%s: cannot read the file: %s"
+                                    % (name, key, path, exc.strerror or exc)) from None
         except UnicodeDecodeError:
-            raise InvalidInputError("%s %s=%s is not UTF-8 text" % (name, key, path))
+            raise InvalidInputError("%s %s=%s is not UTF-8 text" % (name, key, path)) from None
     return pairs
 
 
@@ -82,7 +86,7 @@ def _body(params: dict) -> t.Tuple[t.Optional[bytes], dict]:
             with open(path, "rb") as handle:
                 return handle.read(), headers
         except OSError as exc:
-            raise InvalidInputError("cannot read data_file %s: %s" % (path, exc.strerror or exc))
+            raise InvalidInputError("cannot read data_file %s: %s" % (path, exc.strerror or exc)) from None
     body = params["body"]
     if body is None:
         return None, headers
@@ -93,7 +97,7 @@ def _body(params: dict) -> t.Tuple[t.Optional[bytes], dict]:
     raise InvalidInputError("body must be a JSON object, a list or a string, got %r" % (body,))
 
 
-def call(client: t.Any, params: dict) -> Result:
+def call(client: Client, params: dict) -> Result:
     method = params["method"]
     path = api_path(params["path"], params["apibase"])
     pairs = request_pairs(params["params"]) + file_pairs(params["param_file"])

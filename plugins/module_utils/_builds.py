@@ -39,6 +39,9 @@ from ansible_collections.openqa.client.plugins.module_utils._restart import rest
 from ansible_collections.openqa.client.plugins.module_utils._spec import Action, Entry, Option
 from ansible_collections.openqa.client.plugins.module_utils._waiting import then_wait, wait_for_jobs
 
+if t.TYPE_CHECKING:
+    from ansible_collections.openqa.client.plugins.module_utils.client import Client
+
 FILTER_KEYS = ("name", "status", "arch", "machine", "flavor")
 SCENARIO_SETTINGS = ("DISTRI", "VERSION", "FLAVOR", "ARCH", "BUILD", "TEST", "MACHINE")
 # openQA's default listing limit (generic_default_limit), so no server caps a page below it.
@@ -77,7 +80,7 @@ def _describe(params: t.Mapping[str, t.Any]) -> str:
     return "build %s" % params["id"] + (" (%s)" % ", ".join(given) if given else "")
 
 
-def latest_jobs(client: t.Any, params: t.Mapping[str, t.Any],
+def latest_jobs(client: Client, params: t.Mapping[str, t.Any],
                 runs: t.Optional[t.Dict[int, int]] = None) -> t.List[dict]:
     """The latest job of every scenario of the build, in one request per PAGE_SIZE jobs (clones included).
 
@@ -120,7 +123,7 @@ def _scenario(job: t.Mapping[str, t.Any]) -> tuple:
 
 def _candidates(jobs: t.Iterable[dict]) -> t.List[dict]:
     """The distinct (group, distri, version) the jobs belong to: one build each."""
-    seen = {}
+    seen: t.Dict[tuple, dict] = {}
     for job in jobs:
         settings = job.get("settings") or {}
         key = (job.get("group_id") or 0, settings.get("DISTRI"), settings.get("VERSION"))
@@ -225,7 +228,7 @@ def _by_test_name(jobs: t.Iterable[dict]) -> t.List[dict]:
     return [{"name": name, "tests": grouped[name]} for name in sorted(grouped)]
 
 
-def _existing_build(client: t.Any, params: t.Mapping[str, t.Any]) -> t.List[dict]:
+def _existing_build(client: Client, params: t.Mapping[str, t.Any]) -> t.List[dict]:
     """The build's latest jobs, one build only: a gate must not judge another group's jobs."""
     jobs = latest_jobs(client, params)
     if not jobs:
@@ -237,7 +240,7 @@ def _existing_build(client: t.Any, params: t.Mapping[str, t.Any]) -> t.List[dict
 # ---------------------------------------------------------------- search, info, restart, wait
 
 
-def search(client: t.Any, params: dict) -> Result:
+def search(client: Client, params: dict) -> Result:
     """Build names of a group, newest first, in one request: ``GET job_groups/N/build_results`` where the
     server has it (openQA since 2024; its group overview takes only limit_builds 10/20/50/100/400 from API
     clients), else the group overview of openQA 4.6."""
@@ -249,7 +252,7 @@ def search(client: t.Any, params: dict) -> Result:
     try:
         overview = client.get(path, {"limit_builds": params["limit"]})
     except NotFoundError:
-        raise NotFoundError("unknown group: there is no job group %d on %s" % (group_id, client.base_url))
+        raise NotFoundError("unknown group: there is no job group %d on %s" % (group_id, client.base_url)) from None
     warnings = []
     if overview.get("limit_exceeded"):
         # openQA stops at job_groups_overview_max_jobs (25,000 by default) and says so only here
@@ -268,7 +271,7 @@ def search(client: t.Any, params: dict) -> Result:
     return Result(returns={"ids": list(dict.fromkeys(names))}, warnings=warnings)
 
 
-def _resolve_group_id(client: t.Any, params: t.Mapping[str, t.Any]) -> int:
+def _resolve_group_id(client: Client, params: t.Mapping[str, t.Any]) -> int:
     if params["groupid"] is not None:
         return params["groupid"]
     group = params["group"]
@@ -283,7 +286,7 @@ def _resolve_group_id(client: t.Any, params: t.Mapping[str, t.Any]) -> int:
     return int(matches[0]["id"])
 
 
-def info(client: t.Any, params: dict) -> Result:
+def info(client: Client, params: dict) -> Result:
     jobs = _existing_build(client, params)
     grouped = _by_test_name(select_jobs(jobs, params))
     if params["bugs"]:
@@ -291,7 +294,7 @@ def info(client: t.Any, params: dict) -> Result:
     return Result(returns=grouped)
 
 
-def _add_bug_references(client: t.Any, grouped: t.List[dict]) -> None:
+def _add_bug_references(client: Client, grouped: t.List[dict]) -> None:
     """The proposal's ``bug``: the newest bug reference in the comments of each job that is not ok.
 
     openQA 4.6 has no bulk comments endpoint, so this costs one request per such job (opt-in).
@@ -303,7 +306,7 @@ def _add_bug_references(client: t.Any, grouped: t.List[dict]) -> None:
             test["bug"] = references[-1]
 
 
-def restart(client: t.Any, params: dict) -> Result:
+def restart(client: Client, params: dict) -> Result:
     runs: t.Dict[int, int] = {}
     jobs = latest_jobs(client, params, runs)
     if not jobs:
@@ -337,7 +340,7 @@ def restart(client: t.Any, params: dict) -> Result:
                   message=message, warnings=result.warnings)
 
 
-def wait(client: t.Any, params: dict) -> Result:
+def wait(client: Client, params: dict) -> Result:
     try:
         jobs = _existing_build(client, params)
     except NotFoundError:
@@ -379,7 +382,7 @@ def _product_name(settings: t.Mapping[str, str]) -> str:
     return "%s build %s" % ("-".join(settings.get(k, "?") for k in PRODUCT_SETTINGS), settings.get("BUILD"))
 
 
-def _scheduled_jobs(client: t.Any, settings: t.Mapping[str, str]) -> t.List[int]:
+def _scheduled_jobs(client: Client, settings: t.Mapping[str, str]) -> t.List[int]:
     """Ids of the current jobs of this product and build that still stand (not cancelled, obsoleted
     nor replaced by a restart); TEST and MACHINE, when given, narrow it as they narrow POST isos."""
     query = {key.lower(): settings[key] for key in BUILD_IDENTITY}
@@ -399,7 +402,7 @@ def _scheduled_jobs(client: t.Any, settings: t.Mapping[str, str]) -> t.List[int]
     return sorted(ids)
 
 
-def new(client: t.Any, params: dict) -> Result:
+def new(client: Client, params: dict) -> Result:
     pairs = _iso_pairs(params)
     settings = dict(pairs)  # what identifies the build: the last value of a repeated key
     missing = [key for key in BUILD_IDENTITY if not settings.get(key)]
@@ -427,7 +430,7 @@ def new(client: t.Any, params: dict) -> Result:
     return _wait_for_build(client, params, result)
 
 
-def _resolve_group_of_new(client: t.Any, settings: t.Mapping[str, str]) -> t.Optional[int]:
+def _resolve_group_of_new(client: Client, settings: t.Mapping[str, str]) -> t.Optional[int]:
     """The id of the group POST isos is given, read before posting: openQA would schedule a product (and
     for an unknown name, jobs of every group) rather than refuse an unknown group."""
     if settings.get("_GROUP_ID"):
@@ -443,7 +446,7 @@ def _resolve_group_of_new(client: t.Any, settings: t.Mapping[str, str]) -> t.Opt
     return int(found[0]["id"])
 
 
-def _predict_isos(client: t.Any, settings: t.Mapping[str, str], group_id: t.Optional[int]) -> int:
+def _predict_isos(client: Client, settings: t.Mapping[str, str], group_id: t.Optional[int]) -> int:
     """Check mode: what POST isos would refuse, read beforehand, failing as the real run would fail;
     returns how many job templates would be scheduled."""
     name = _product_name(settings)
@@ -455,7 +458,7 @@ def _predict_isos(client: t.Any, settings: t.Mapping[str, str], group_id: t.Opti
         raise InvalidInputError("openQA would schedule nothing: no products found for %s-%s-%s-%s; check DISTRI, "
                                 "VERSION, FLAVOR and ARCH against its products"
                                 % tuple(settings[key] for key in PRODUCT_SETTINGS))
-    query = {"arch": settings["ARCH"]}
+    query: t.Dict[str, t.Any] = {"arch": settings["ARCH"]}
     query.update({"group_id": group_id} if group_id is not None else {})
     product_ids = {p.get("id") for p in products}
     templates = [tpl for tpl in client.get("job_templates", query).get("JobTemplates") or []
@@ -473,13 +476,13 @@ def _predict_isos(client: t.Any, settings: t.Mapping[str, str], group_id: t.Opti
     return len(matching)
 
 
-def _wait_for_build(client: t.Any, params: t.Mapping[str, t.Any], result: Result) -> Result:
+def _wait_for_build(client: Client, params: t.Mapping[str, t.Any], result: Result) -> Result:
     """new --wait: the scheduled jobs' results go next to their ids."""
     return then_wait(client, params, result, (result.returns or {}).get("ids") or [],
                      lambda waited: dict(result.returns, results=waited))
 
 
-def _await_async_product(client: t.Any, params: t.Mapping[str, t.Any], result: Result) -> Result:
+def _await_async_product(client: Client, params: t.Mapping[str, t.Any], result: Result) -> Result:
     """async=1 with --wait: poll the scheduled product (GET isos/N) until openQA has created its jobs."""
     product_id = result.returns["scheduled_product_id"]
     give_up_at = time.monotonic() + params["timeout"]
@@ -502,27 +505,27 @@ def _await_async_product(client: t.Any, params: t.Mapping[str, t.Any], result: R
     return _interpret_isos_answer(product.get("settings") or {}, answer)
 
 
-def _post_isos(client: t.Any, settings: t.Dict[str, str], pairs: t.List[t.Tuple[str, str]],
+def _post_isos(client: Client, settings: t.Dict[str, str], pairs: t.List[t.Tuple[str, str]],
                existing: t.List[int]) -> Result:
     try:
         answer = client.post("isos", pairs)
     except NotFoundError as error:
         # openQA answers 404 when the group has no job template for the product.
         raise NotFoundError("no job templates: %s; check --group and the group's job templates for %s"
-                            % (error.message, _product_name(settings)))
+                            % (error.message, _product_name(settings))) from None
     except (UnreachableError, ServerError) as error:
         return _outcome_after_failed_post(client, settings, existing, error)
     return _interpret_isos_answer(settings, answer)
 
 
-def _outcome_after_failed_post(client: t.Any, settings: t.Mapping[str, str], existing: t.List[int],
+def _outcome_after_failed_post(client: Client, settings: t.Mapping[str, str], existing: t.List[int],
                                error: Exception) -> Result:
     """The POST may have reached openQA: read what it scheduled instead of posting twice."""
     try:
         created = sorted(set(_scheduled_jobs(client, settings)) - set(existing))
     except (UnreachableError, ServerError):
         raise UnreachableError("%s; POST isos may or may not have scheduled %s, and reading it back failed too: "
-                               "check the server before running it again" % (error, _product_name(settings)))
+                               "check the server before running it again" % (error, _product_name(settings))) from None
     if not created:
         raise UnreachableError("%s; openQA shows no new job of %s, so nothing was scheduled: run it again (it "
                                "schedules only what is not scheduled yet)" % (error, _product_name(settings)))

@@ -31,6 +31,9 @@ from ansible_collections.openqa.client.plugins.module_utils._job_reads import (
 )
 from ansible_collections.openqa.client.plugins.module_utils._waiting import then_wait
 
+if t.TYPE_CHECKING:
+    from ansible_collections.openqa.client.plugins.module_utils.client import Client
+
 # Jobs of the same DISTRI, VERSION and BUILD looked at for an identical clone.
 RECENT_JOBS = 100
 # What openQA (newer than 4.6) shows instead of a secret-looking setting (_SECRET_*, *_PASSWORD,
@@ -46,7 +49,7 @@ def _shape(source_id: int, clones: t.Mapping[int, t.Optional[int]]) -> dict:
 _SECRET_SETTING = re.compile(r"^_SECRET_|_PASSWORD$")
 
 
-def clone(client: t.Any, params: dict) -> Result:
+def clone(client: Client, params: dict) -> Result:
     """Clone a job with its cluster like openqa-clone-job, posted in one request."""
     source_id = one_id(params, "clone")
     if params["skip_deps"] and params["clone_children"]:
@@ -105,7 +108,7 @@ def _repeat_posts(posts: t.Mapping[int, dict], number: int, repeat: int) -> t.Di
     return {job_id: dict(settings, TEST=settings.get("TEST", "") + suffix) for job_id, settings in posts.items()}
 
 
-def _clone_repeatedly(client: t.Any, target: t.Any, params: dict, source_id: int, posts: t.Mapping[int, dict],
+def _clone_repeatedly(client: Client, target: Client, params: dict, source_id: int, posts: t.Mapping[int, dict],
                       missing: t.List[str]) -> Result:
     """repeat N: N clusters, each posted once unless an identical one exists (force posts all)."""
     repeat = params["repeat"]
@@ -143,7 +146,7 @@ _ASSET_SETTINGS = ((re.compile(r"^ISO(_\d+)?$"), "iso"), (re.compile(r"^HDD_\d+$
 _PUBLISHING = re.compile(r"^(PUBLISH_HDD_\d+|STORE_HDD_\d+|PUBLISH_PFLASH_VARS)$")
 
 
-def _missing_assets(target: t.Any, posts: t.Mapping[int, dict]) -> t.List[str]:
+def _missing_assets(target: Client, posts: t.Mapping[int, dict]) -> t.List[str]:
     """type/name of the assets the clones need that the target does not have; assets a cloned parent
     creates (PUBLISH_HDD_1, ...) are not needed beforehand. One GET per asset."""
     published = {value for settings in posts.values() for key, value in settings.items() if _PUBLISHING.match(key)}
@@ -167,13 +170,13 @@ def _missing_warning(missing: t.List[str]) -> t.List[str]:
             "appear" % ", ".join(missing)] if missing else []
 
 
-def _export_command(target: t.Any, posts: t.Mapping[int, dict]) -> str:
+def _export_command(target: Client, posts: t.Mapping[int, dict]) -> str:
     """The request as openqa-clone-job --export-command prints it: an openqa-cli api call."""
     return "openqa-cli api --host %s -X POST jobs %s is_clone_job=1" % (
         shlex.quote(target.base_url), " ".join(shlex.quote("%s=%s" % pair) for pair in _form(posts)))
 
 
-def clone_job_command(client: t.Any, target: t.Any, source_id: int, params: t.Mapping[str, t.Any]) -> str:
+def clone_job_command(client: Client, target: Client, source_id: int, params: t.Mapping[str, t.Any]) -> str:
     """The openqa-clone-job command line that does what these options do, for a person to compare."""
     if target is client:
         argv = ["openqa-clone-job", "--within-instance", client.base_url]
@@ -191,7 +194,7 @@ def clone_job_command(client: t.Any, target: t.Any, source_id: int, params: t.Ma
     return " ".join(shlex.quote(arg) for arg in argv)
 
 
-def _clones_after_failed_post(target: t.Any, posts: t.Mapping[int, dict], source_id: int, force: bool,
+def _clones_after_failed_post(target: Client, posts: t.Mapping[int, dict], source_id: int, force: bool,
                               error: Exception) -> t.Tuple[t.Dict[int, int], t.List[str]]:
     """The POST may have reached openQA: read what it made instead of cloning twice.
 
@@ -243,7 +246,7 @@ def _clone_overrides(pairs: t.Sequence[t.Tuple[str, str]]) -> t.List[_Override]:
     return overrides
 
 
-def _destination(client: t.Any, to: t.Any) -> t.Any:
+def _destination(client: Client, to: t.Any) -> t.Any:
     """The client for --to: same settings, the destination's own credentials (runner.resolve_destination)."""
     if not to or to.url == client.base_url:
         return client
@@ -254,7 +257,7 @@ def _destination(client: t.Any, to: t.Any) -> t.Any:
     return client.for_host(to.url, to.api_key, to.api_secret)
 
 
-def _as_shown(client: t.Any, posts: t.Mapping[int, dict]) -> t.Dict[str, dict]:
+def _as_shown(client: Client, posts: t.Mapping[int, dict]) -> t.Dict[str, dict]:
     """The settings to post, with every value openQA would show as [redacted] redacted (check mode prints them).
 
     Besides the names openQA redacts (_SECRET_*, *_PASSWORD), a server may hide more (its own rule): what it
@@ -282,7 +285,7 @@ class _Walk(t.NamedTuple):
         return ("Parallel",) if self.skip_chained_deps else DEPENDENCY_TYPES
 
 
-def _read_cluster(client: t.Any, source_id: int, walk: _Walk) -> t.Dict[int, t.Tuple[dict, int]]:
+def _read_cluster(client: Client, source_id: int, walk: _Walk) -> t.Dict[int, t.Tuple[dict, int]]:
     """The job and the relatives openqa-clone-job clones: {id: (job, depth)}.
 
     Parents of every type, recursively (unless skip_deps; only parallel ones with skip_chained_deps);
@@ -295,7 +298,7 @@ def _read_cluster(client: t.Any, source_id: int, walk: _Walk) -> t.Dict[int, t.T
     try:
         source = _read_unredacted(client, source_id)
     except NotFoundError:
-        raise unknown_jobs_error(client, [source_id])
+        raise unknown_jobs_error(client, [source_id]) from None
     cluster = {source_id: (source, 1)}
     wanted = _relatives(source, 1, walk)
     while wanted:
@@ -307,14 +310,15 @@ def _read_cluster(client: t.Any, source_id: int, walk: _Walk) -> t.Dict[int, t.T
             try:
                 job = _read_unredacted(client, job_id)
             except NotFoundError:
-                raise ServerError("job %d's relative %d vanished while cloning; try again" % (source_id, job_id))
+                raise ServerError("job %d's relative %d vanished while cloning; try again"
+                                  % (source_id, job_id)) from None
             cluster[job_id] = (job, depth)
             following.update(_relatives(job, depth, walk))
         wanted = following
     return cluster
 
 
-def _read_unredacted(client: t.Any, job_id: int) -> dict:
+def _read_unredacted(client: Client, job_id: int) -> dict:
     """The job with its real settings; a clone of ``[redacted]`` would run with that literal text."""
     job = client.get("jobs/%d" % job_id, {"unredacted": 1})["job"]
     hidden = sorted(key for key, value in (job.get("settings") or {}).items() if value == REDACTED)
@@ -340,7 +344,7 @@ def _relatives(job: dict, depth: int, walk: _Walk) -> t.Dict[int, int]:
     return relatives
 
 
-def _clone_settings(client: t.Any, job: dict, depth: int, overrides: t.Sequence[_Override],
+def _clone_settings(client: Client, job: dict, depth: int, overrides: t.Sequence[_Override],
                     parental_inheritance: bool = False, kinds: t.Sequence[str] = DEPENDENCY_TYPES) -> dict:
     settings = {k: v for k, v in (job.get("settings") or {}).items() if k != "NAME"}
     parents = job.get("parents") or {}
@@ -365,7 +369,7 @@ def _clone_settings(client: t.Any, job: dict, depth: int, overrides: t.Sequence[
     return settings
 
 
-def _existing_clones(target: t.Any, posts: t.Mapping[int, dict]) -> t.Dict[int, int]:
+def _existing_clones(target: Client, posts: t.Mapping[int, dict]) -> t.Dict[int, int]:
     """Jobs on the target that are clones of these with the same settings: {original: clone}."""
     wanted = {job_id: _stored_form(settings) for job_id, settings in posts.items()}
     main = next(iter(posts.values()))

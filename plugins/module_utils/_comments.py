@@ -25,6 +25,9 @@ from ansible_collections.openqa.client.plugins.module_utils.envelope import (
 )
 from ansible_collections.openqa.client.plugins.module_utils._job_reads import id_list
 
+if t.TYPE_CHECKING:
+    from ansible_collections.openqa.client.plugins.module_utils.client import Client
+
 # openQA copies a failed job's bug comments to the next failure of its scenario (carry_over_bugrefs) and
 # appends this note; the copy is the same label.
 _TAKEOVER = re.compile(r"\s*\(Automatic takeover from t#\d+\)\s*$")
@@ -32,11 +35,11 @@ _TAKEOVER = re.compile(r"\s*\(Automatic takeover from t#\d+\)\s*$")
 _BULK: t.Dict[t.Tuple[str, str], bool] = {}
 
 
-def job_comments(client: t.Any, job_id: int) -> t.List[dict]:
+def job_comments(client: Client, job_id: int) -> t.List[dict]:
     try:
         return client.get("jobs/%d/comments" % job_id)
     except NotFoundError:
-        raise NotFoundError("unknown test: there is no job %d on %s" % (job_id, client.base_url))
+        raise NotFoundError("unknown test: there is no job %d on %s" % (job_id, client.base_url)) from None
 
 
 def matching(comments: t.Iterable[t.Mapping[str, t.Any]], text: str) -> t.List[int]:
@@ -46,11 +49,11 @@ def matching(comments: t.Iterable[t.Mapping[str, t.Any]], text: str) -> t.List[i
             if _TAKEOVER.sub("", str(comment.get("text", ""))).strip() == wanted]
 
 
-def _read(client: t.Any, job_ids: t.Sequence[int], text: str) -> t.Dict[int, t.List[int]]:
+def _read(client: Client, job_ids: t.Sequence[int], text: str) -> t.Dict[int, t.List[int]]:
     return {job_id: matching(job_comments(client, job_id), text) for job_id in job_ids}
 
 
-def _bulk(client: t.Any, method: str, path: str, pairs: t.List[t.Tuple[str, t.Any]]) -> bool:
+def _bulk(client: Client, method: str, path: str, pairs: t.List[t.Tuple[str, t.Any]]) -> bool:
     """Send one bulk request when the server may have the route; False when it has not (nothing was done)."""
     key = (client.base_url, method)
     if _BULK.get(key) is False:
@@ -64,7 +67,7 @@ def _bulk(client: t.Any, method: str, path: str, pairs: t.List[t.Tuple[str, t.An
     return True
 
 
-def add_comment(client: t.Any, job_ids: t.Sequence[int], text: str) -> None:
+def add_comment(client: Client, job_ids: t.Sequence[int], text: str) -> None:
     """Post ``text`` on every job: one request where the server has the bulk route, else one per job."""
     if len(job_ids) > 1 and _bulk(client, "POST", "comments", [("text", text)] + [("job_id", i) for i in job_ids]):
         return
@@ -72,7 +75,7 @@ def add_comment(client: t.Any, job_ids: t.Sequence[int], text: str) -> None:
         client.post("jobs/%d/comments" % job_id, {"text": text})
 
 
-def delete_comments(client: t.Any, comments: t.Mapping[int, t.Sequence[int]]) -> None:
+def delete_comments(client: Client, comments: t.Mapping[int, t.Sequence[int]]) -> None:
     """Delete comments given as job id -> comment ids."""
     ids = [comment_id for job_comment_ids in comments.values() for comment_id in job_comment_ids]
     if len(ids) > 1 and _bulk(client, "DELETE", "comments", [("id", i) for i in ids]):
@@ -82,7 +85,7 @@ def delete_comments(client: t.Any, comments: t.Mapping[int, t.Sequence[int]]) ->
             client.delete("jobs/%d/comments/%d" % (job_id, comment_id))
 
 
-def comment(client: t.Any, params: dict) -> Result:
+def comment(client: Client, params: dict) -> Result:
     """Add ``text`` to each job that lacks it, or (remove) delete it where it is; returns the jobs changed."""
     text = params["text"]
     job_ids = list(dict.fromkeys(params["id"]))
@@ -108,6 +111,7 @@ def comment(client: t.Any, params: dict) -> Result:
         after = _read(client, list(todo), text)
         left = [job_id for job_id, ids in after.items() if bool(ids) == remove]
         if left:
-            raise type(error)("%s; jobs %s are still to do (rerun to finish)" % (error.message, id_list(left)))
+            raise type(error)("%s; jobs %s are still to do (rerun to finish)"
+                              % (error.message, id_list(left))) from None
     done = "removed the comment from" if remove else "commented on"
     return Result(returns=list(todo), changed=True, message="%s jobs %s" % (done, id_list(todo)))

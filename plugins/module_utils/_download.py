@@ -32,6 +32,9 @@ from ansible_collections.openqa.client.plugins.module_utils.envelope import (
 )
 from ansible_collections.openqa.client.plugins.module_utils._job_reads import one_id, unknown_jobs_error
 
+if t.TYPE_CHECKING:
+    from ansible_collections.openqa.client.plugins.module_utils.client import Client
+
 WHAT = ("logs", "results", "assets")
 DEFAULT_WHAT = ("logs", "results")
 DEFAULT_ASSET_LIMIT = "200M"  # openqa-cli archive's default
@@ -126,7 +129,7 @@ def _write(item: _Plan, check_mode: bool) -> str:
 class _Fetcher:
     """Streams one file to disk, resuming and retrying a broken transfer within the client's retries."""
 
-    def __init__(self, client: t.Any, check_mode: bool) -> None:
+    def __init__(self, client: Client, check_mode: bool) -> None:
         self.client = client
         self.check_mode = check_mode
 
@@ -144,7 +147,7 @@ class _Fetcher:
                 resumed = True
                 if attempt == self.client.retries:
                     raise ServerError("GET %s: the transfer broke off %d times (%s); run again to resume from "
-                                      "%s" % (item.source, attempt + 1, broken, part))
+                                      "%s" % (item.source, attempt + 1, broken, part)) from None
                 continue
             finally:
                 response.close()
@@ -170,7 +173,7 @@ class _Fetcher:
             try:
                 first = next((chunk for chunk in chunks if chunk), b"")
             except _transfer_errors() as exc:
-                raise _Broken(type(exc).__name__)
+                raise _Broken(type(exc).__name__) from None
             overlap, chunks = first[:1], itertools.chain([first[1:]], chunks)
             if total is None or not _same_last_byte(source, local, overlap):
                 self._discard(source)  # the server's file is not the one we have part of
@@ -212,7 +215,7 @@ class _Fetcher:
                         shown = time.monotonic()
                         self.client.progress(_progress_line(name, done, total))
             except _transfer_errors() as exc:
-                raise _Broken(type(exc).__name__)
+                raise _Broken(type(exc).__name__) from None
         return done
 
     @staticmethod
@@ -261,7 +264,7 @@ def _progress_line(name: str, done: int, total: t.Optional[int]) -> str:
     return "downloading %s: %.1f MB" % (name, done / 1e6)
 
 
-def download(client: t.Any, params: dict) -> Result:
+def download(client: Client, params: dict) -> Result:
     """A job's logs, results and (optionally) assets into DEST; files already complete are not fetched again."""
     job_id = one_id(params, "download")
     dest = os.path.abspath(os.path.expanduser(params["dest"]))
@@ -270,7 +273,7 @@ def download(client: t.Any, params: dict) -> Result:
     try:
         job = client.get("jobs/%d/details" % job_id)["job"]
     except NotFoundError:
-        raise unknown_jobs_error(client, [job_id])
+        raise unknown_jobs_error(client, [job_id]) from None
     items = plan(job, dest, what, limit)
     check_mode = client.check_mode
     fetcher = _Fetcher(client, check_mode)
@@ -295,7 +298,7 @@ def download(client: t.Any, params: dict) -> Result:
                 continue
             files.append({"path": path, "bytes": size, "outcome": outcome})
     except OSError as exc:
-        raise InvalidInputError("cannot write below dest %s: %s" % (dest, exc.strerror or exc))
+        raise InvalidInputError("cannot write below dest %s: %s" % (dest, exc.strerror or exc)) from None
     fetched = [f for f in files if f["outcome"] != "unchanged"]
     verb = "would fetch or write" if check_mode else "fetched or wrote"
     message = "job %d: %s %d of %d files in %s" % (job_id, verb, len(fetched), len(files), dest)

@@ -21,6 +21,9 @@ from ansible_collections.openqa.client.plugins.module_utils.envelope import (
 )
 from ansible_collections.openqa.client.plugins.module_utils._spec import Action, Entry, Option
 
+if t.TYPE_CHECKING:
+    from ansible_collections.openqa.client.plugins.module_utils.client import Client
+
 DASHBOARD = "/dashboard_build_results"
 # limit_builds defaults to 3 (dashboard) or 10 (build_results); ask for what is effectively all.
 ALL_BUILDS = 10000
@@ -47,7 +50,7 @@ def name_matcher(name: t.Optional[str], regex: bool) -> t.Callable[[str], bool]:
     try:
         pattern = re.compile(name, re.IGNORECASE)
     except re.error as exc:
-        raise InvalidInputError("name %r is not a valid regular expression: %s" % (name, exc))
+        raise InvalidInputError("name %r is not a valid regular expression: %s" % (name, exc)) from None
     return lambda candidate: bool(pattern.search(candidate))
 
 
@@ -60,7 +63,7 @@ def _days(seconds: t.Optional[float]) -> str:
     return ("%.6f" % (seconds / 86400.0)).rstrip("0").rstrip(".")
 
 
-def _dashboard(client: t.Any, filters: t.Optional[t.Sequence[str]], days: str) -> list:
+def _dashboard(client: Client, filters: t.Optional[t.Sequence[str]], days: str) -> list:
     params: list = [("limit_builds", ALL_BUILDS), ("time_limit_days", days)]
     params += [("group", pattern) for pattern in filters or ()]
     return client.get(DASHBOARD, params)["results"]
@@ -124,7 +127,7 @@ def _builds_by_group(results: t.Sequence[t.Mapping[str, t.Any]]) -> t.Tuple[dict
     return job_groups, parents
 
 
-def search(client: t.Any, params: dict) -> Result:
+def search(client: Client, params: dict) -> Result:
     matches = name_matcher(params["name"], params["regex"])
     all_groups = client.get("job_groups")
     all_parents = client.get("parent_groups")
@@ -145,14 +148,14 @@ def search(client: t.Any, params: dict) -> Result:
 
 # ------------------------------------------------------------------------------------------ info
 
-def get_group(client: t.Any, group_id: int) -> dict:
+def get_group(client: Client, group_id: int) -> dict:
     try:
         return client.get("job_groups/%d" % group_id)[0]
     except (NotFoundError, IndexError):
-        raise NotFoundError("unknown group: there is no job group %d on %s" % (group_id, client.base_url))
+        raise NotFoundError("unknown group: there is no job group %d on %s" % (group_id, client.base_url)) from None
 
 
-def _builds_from_api(client: t.Any, group_id: int, days: str, warnings: t.List[str]) -> t.Optional[list]:
+def _builds_from_api(client: Client, group_id: int, days: str, warnings: t.List[str]) -> t.Optional[list]:
     """The newer servers' endpoint; None when this server does not have it (openQA 4.6: 404)."""
     try:
         answer = client.get("job_groups/%d/build_results" % group_id,
@@ -166,7 +169,7 @@ def _builds_from_api(client: t.Any, group_id: int, days: str, warnings: t.List[s
     return _build_rows(answer.get("build_results") or [])
 
 
-def _builds_from_dashboard(client: t.Any, group: t.Mapping[str, t.Any], days: str) -> t.Tuple[list, t.Optional[str]]:
+def _builds_from_dashboard(client: Client, group: t.Mapping[str, t.Any], days: str) -> t.Tuple[list, t.Optional[str]]:
     """The group's build rows, and its parent's name when the dashboard named it.
 
     The filter matches the name as a top-level group or as anyone's child, since the parent's name
@@ -182,7 +185,7 @@ def _builds_from_dashboard(client: t.Any, group: t.Mapping[str, t.Any], days: st
     return [], None
 
 
-def _parent_name(client: t.Any, parent_id: int) -> t.Optional[str]:
+def _parent_name(client: Client, parent_id: int) -> t.Optional[str]:
     try:
         parents = client.get("parent_groups/%d" % parent_id)
     except NotFoundError:
@@ -190,7 +193,7 @@ def _parent_name(client: t.Any, parent_id: int) -> t.Optional[str]:
     return parents[0]["name"] if parents else None
 
 
-def info(client: t.Any, params: dict) -> Result:
+def info(client: Client, params: dict) -> Result:
     group = get_group(client, params["id"])
     days = _days(params["builds_younger"])
     parent_name = None

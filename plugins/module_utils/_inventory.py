@@ -12,13 +12,16 @@ from __future__ import annotations
 
 import typing as t
 
+if t.TYPE_CHECKING:
+    from ansible_collections.openqa.client.plugins.module_utils.client import Client
+
 # Newer openQA pages workers with limit/offset; 4.6 takes limit (capped at generic_max_limit, 100000 by
 # default) and ignores offset. A page of 10000 is one request for any realistic worker farm on either.
 PAGE_SIZE = 10000
 MAX_LIMIT = 100000
 
 
-def list_workers(client: t.Any, page_size: int = PAGE_SIZE) -> t.List[dict]:
+def list_workers(client: Client, page_size: int = PAGE_SIZE) -> t.List[dict]:
     """Every worker instance, by id, one request per page."""
     workers: t.Dict[int, dict] = {}
     offset = 0

@@ -18,6 +18,9 @@ from ansible_collections.openqa.client.plugins.module_utils.envelope import (
     ServerError,
 )
 
+if t.TYPE_CHECKING:
+    from ansible_collections.openqa.client.plugins.module_utils.client import Client
+
 # openQA states (lib/OpenQA/Jobs/Constants.pm) folded into the proposal's two pending words.
 PENDING_STATES = {"scheduled": "scheduled", "assigned": "scheduled",
                   "setup": "running", "running": "running", "uploading": "running"}
@@ -69,7 +72,9 @@ def matches_filters(job: dict, filters: t.Any) -> bool:
     wanted: t.Dict[str, set] = {}
     for key, value in param_pairs(filters):
         wanted.setdefault(key, set()).add(value)
-    settings = job.get("settings") if isinstance(job.get("settings"), dict) else {}
+    settings = job.get("settings")
+    if not isinstance(settings, dict):
+        settings = {}
     for key, values in wanted.items():
         if key in SETTING_FILTERS:
             actual = job.get("test") if key == "test" else settings.get(key.upper())
@@ -109,7 +114,7 @@ def is_final(job: t.Mapping[str, t.Any]) -> bool:
     return job.get("state") in FINAL_STATES
 
 
-def list_jobs(client: t.Any, job_ids: t.Iterable[int]) -> t.Dict[int, dict]:
+def list_jobs(client: Client, job_ids: t.Iterable[int]) -> t.Dict[int, dict]:
     """Jobs by id, in as few ``GET jobs?ids=`` requests as the URL length allows; unknown ids are absent."""
     ids = sorted(set(job_ids))
     found: t.Dict[int, dict] = {}
@@ -122,7 +127,7 @@ def list_jobs(client: t.Any, job_ids: t.Iterable[int]) -> t.Dict[int, dict]:
     return found
 
 
-def unknown_jobs_error(client: t.Any, missing: t.Iterable[int]) -> NotFoundError:
+def unknown_jobs_error(client: Client, missing: t.Iterable[int]) -> NotFoundError:
     return NotFoundError("unknown test: there is no job %s on %s"
                          % (", ".join(str(i) for i in sorted(missing)), client.base_url))
 
@@ -134,21 +139,21 @@ def one_id(params: t.Mapping[str, t.Any], action: str) -> int:
     return ids[0]
 
 
-def get_job(client: t.Any, job_id: int, follow: bool = False) -> dict:
+def get_job(client: Client, job_id: int, follow: bool = False) -> dict:
     """``follow``: the newest clone of the job where the server follows restarts (``follow=1``, newer than
     4.6) in this one request; 4.6 ignores it and answers the job itself (clone_id set: see newest_clone)."""
     path = "jobs/%d" % job_id
     try:
         answer = client.get(path, {"follow": 1} if follow else None)
     except NotFoundError:
-        raise unknown_jobs_error(client, [job_id])
+        raise unknown_jobs_error(client, [job_id]) from None
     job = answer.get("job") if isinstance(answer, dict) else None
     if not isinstance(job, dict):
         raise ServerError("openQA answered %s without a job object (%s)" % (path, _shape(answer)))
     return job
 
 
-def get_jobs(client: t.Any, job_ids: t.Iterable[int]) -> t.Dict[int, dict]:
+def get_jobs(client: Client, job_ids: t.Iterable[int]) -> t.Dict[int, dict]:
     """All of these jobs in one listing request; any unknown id is status 2."""
     job_ids = list(job_ids)
     jobs = list_jobs(client, job_ids)
@@ -158,7 +163,7 @@ def get_jobs(client: t.Any, job_ids: t.Iterable[int]) -> t.Dict[int, dict]:
     return jobs
 
 
-def clone_chain(client: t.Any, job: dict) -> t.List[dict]:
+def clone_chain(client: Client, job: dict) -> t.List[dict]:
     """The job and its restarts (clone_id), oldest first, one request per restart; 4.6 has no follow=1."""
     chain = [job]
     while chain[-1].get("clone_id") and len(chain) <= MAX_CLONE_HOPS:
@@ -166,7 +171,7 @@ def clone_chain(client: t.Any, job: dict) -> t.List[dict]:
     return chain
 
 
-def newest_clone(client: t.Any, job: dict) -> dict:
+def newest_clone(client: Client, job: dict) -> dict:
     """The newest restart of the job: one ``follow=1`` request where the server follows clones, else one
     request per restart (openQA 4.6 ignores follow=1: its answer still has a clone_id, so the walk goes on)."""
     if job.get("clone_id"):
@@ -191,7 +196,7 @@ def group_filter(group: t.Any) -> t.Tuple[str, t.Any]:
     return "group", text
 
 
-def search_pages(client: t.Any, filters: t.Mapping[str, t.Any], *, limit: t.Optional[int] = None,
+def search_pages(client: Client, filters: t.Mapping[str, t.Any], *, limit: t.Optional[int] = None,
                  page_size: int = 0, older: t.Optional[t.Callable[[dict], bool]] = None,
                  before: t.Optional[int] = None) -> t.Dict[int, dict]:
     """The newest ``limit`` jobs matching (all of them when None, below ``before``), newest first in
@@ -216,7 +221,8 @@ def search_pages(client: t.Any, filters: t.Mapping[str, t.Any], *, limit: t.Opti
         repeated = bool(seen.intersection(ids)) or len(set(ids)) < len(ids) or \
             (before is not None and any(i >= before for i in ids))
         seen.update(ids)
-        found.update((i, job) for i, job in zip(ids, page) if i not in found and matches_filters(job, filters))
+        found.update((i, job) for i, job in zip(ids, page, strict=True)
+                     if i not in found and matches_filters(job, filters))
         if len(page) < want or repeated or (older and all(older(job) for job in page)):
             return found
         before = min(ids)

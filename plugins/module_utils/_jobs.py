@@ -43,6 +43,9 @@ from ansible_collections.openqa.client.plugins.module_utils._restart import rest
 from ansible_collections.openqa.client.plugins.module_utils._spec import Action, Entry, Option
 from ansible_collections.openqa.client.plugins.module_utils._waiting import then_wait, wait_for_jobs
 
+if t.TYPE_CHECKING:
+    from ansible_collections.openqa.client.plugins.module_utils.client import Client
+
 STATES = ("scheduled", "assigned", "setup", "running", "uploading", "done", "cancelled")
 RESULTS = ("none", "passed", "softfailed", "failed", "incomplete", "skipped", "obsoleted", "parallel_failed",
            "parallel_restarted", "user_cancelled", "user_restarted", "timeout_exceeded")
@@ -57,7 +60,7 @@ SEARCH_PAGE = 100  # page size when --since may stop the search early
 PREVIOUS_RESULTS = 10
 
 
-def restart(client: t.Any, params: dict) -> Result:
+def restart(client: Client, params: dict) -> Result:
     result = restart_jobs(
         client, params["id"], force=params["force"], skip_parents=params["skip_parents"],
         skip_children=params["skip_children"], skip_ok_result_children=params["skip_ok_result_children"],
@@ -70,7 +73,7 @@ def restart(client: t.Any, params: dict) -> Result:
 # ---------------------------------------------------------------- stop
 
 
-def stop(client: t.Any, params: dict) -> Result:
+def stop(client: Client, params: dict) -> Result:
     """Cancel jobs by id, or every pending job matching conditions; returns the ids cancelled."""
     conditions = _conditions(params, STOP_CONDITIONS)
     if params["id"] and conditions:
@@ -106,7 +109,7 @@ def stop(client: t.Any, params: dict) -> Result:
     return Result(returns=cancelled, changed=True, message="cancelled %s" % id_list(cancelled))
 
 
-def _cancel_one(client: t.Any, job_id: int, reason: t.Optional[str]) -> None:
+def _cancel_one(client: Client, job_id: int, reason: t.Optional[str]) -> None:
     try:
         client.post("jobs/%d/cancel" % job_id, {"reason": reason})
     except (UnreachableError, ServerError):
@@ -115,7 +118,7 @@ def _cancel_one(client: t.Any, job_id: int, reason: t.Optional[str]) -> None:
             raise
 
 
-def _cancel_by_conditions(client: t.Any, conditions: t.Mapping[str, t.Any], to_cancel: t.List[int]) -> Result:
+def _cancel_by_conditions(client: Client, conditions: t.Mapping[str, t.Any], to_cancel: t.List[int]) -> Result:
     """One request; openQA's cancel-by-settings wants the job settings' UPPER-CASE names."""
     warnings = []
     try:
@@ -126,11 +129,12 @@ def _cancel_by_conditions(client: t.Any, conditions: t.Mapping[str, t.Any], to_c
             jobs = list_jobs(client, to_cancel)
         except (UnreachableError, ServerError):
             raise type(error)("%s; POST jobs/cancel may or may not have cancelled %s, and reading them back "
-                              "failed too: check the server before running it again" % (error, id_list(to_cancel)))
+                              "failed too: check the server before running it again"
+                              % (error, id_list(to_cancel))) from None
         cancelled = [job_id for job_id in to_cancel if (jobs.get(job_id) or {}).get("state") == "cancelled"]
         if not cancelled:
             raise type(error)("%s; openQA shows none of %s cancelled, so nothing was: run it again"
-                              % (error, id_list(to_cancel)))
+                              % (error, id_list(to_cancel))) from None
         warnings.append("the answer to POST jobs/cancel was lost (%s); openQA shows %s cancelled"
                         % (error, id_list(cancelled)))
         return Result(returns=cancelled, changed=True, warnings=warnings,
@@ -158,7 +162,7 @@ def _server_filters(conditions: t.Mapping[str, t.Any]) -> t.Dict[str, t.Any]:
 # ---------------------------------------------------------------- search
 
 
-def search(client: t.Any, params: dict) -> Result:
+def search(client: Client, params: dict) -> Result:
     """Ids of matching jobs, newest first, among the newest ``limit`` jobs plus the pending ones."""
     filters = _server_filters(_conditions(params, SEARCH_FILTERS))
     since, comments = params["since"], params["comments"]
@@ -195,7 +199,7 @@ def _timestamp(text: t.Optional[str]) -> t.Optional[float]:
         return None
 
 
-def _has_comment(client: t.Any, job_id: int, text: str) -> bool:
+def _has_comment(client: Client, job_id: int, text: str) -> bool:
     comments = client.get("jobs/%d/comments" % job_id)
     return any(text.lower() in str(comment.get("text", "")).lower() for comment in comments)
 
@@ -203,7 +207,7 @@ def _has_comment(client: t.Any, job_id: int, text: str) -> bool:
 # ---------------------------------------------------------------- info
 
 
-def info(client: t.Any, params: dict) -> Result:
+def info(client: Client, params: dict) -> Result:
     job_id = one_id(params, "info")
     wanted = list(dict.fromkeys(params["attributes"] or INFO_ATTRIBUTES))
     unknown = [name for name in wanted if name not in INFO_ATTRIBUTES]
@@ -221,12 +225,12 @@ def info(client: t.Any, params: dict) -> Result:
         "clone_chain": lambda: [int(link["id"]) for link in clone_chain(client, job)],
     }
     for name in SETTING_ATTRIBUTES:
-        values[name] = lambda name=name: settings.get(name.upper())
+        values[name] = lambda name=name: settings.get(name.upper())  # type: ignore[misc]
     returns = {name: values[name]() if name in values else job.get(name) for name in wanted}
     return Result(returns=returns)
 
 
-def _previous_results(client: t.Any, job: dict) -> t.List[dict]:
+def _previous_results(client: Client, job: dict) -> t.List[dict]:
     """Earlier jobs of the same scenario, newest first (one request)."""
     settings = job.get("settings") or {}
     scenario = {key.lower(): settings[key] for key in ("DISTRI", "VERSION", "FLAVOR", "ARCH", "TEST", "MACHINE")
@@ -242,14 +246,14 @@ def _previous_results(client: t.Any, job: dict) -> t.List[dict]:
 # ---------------------------------------------------------------- status, wait
 
 
-def status(client: t.Any, params: dict) -> Result:
+def status(client: Client, params: dict) -> Result:
     job = get_job(client, one_id(params, "status"), follow=bool(params["follow"]))
     if params["follow"]:
         job = newest_clone(client, job)
     return Result(returns=job_status(job))
 
 
-def wait(client: t.Any, params: dict) -> Result:
+def wait(client: Client, params: dict) -> Result:
     return wait_for_jobs(client, params["id"], timeout=params["timeout"], interval=params["interval"],
                          follow=params["follow"] is not False)
 

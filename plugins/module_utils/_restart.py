@@ -29,6 +29,9 @@ from ansible_collections.openqa.client.plugins.module_utils._job_reads import (
     parent_ids,
 )
 
+if t.TYPE_CHECKING:
+    from ansible_collections.openqa.client.plugins.module_utils.client import Client
+
 # openQA leaves these alone on restart (PRISTINE_STATES): they have not run yet.
 PRISTINE_STATES = frozenset({"scheduled", "assigned"})
 _ALREADY_CLONED = re.compile(r"^Specified job (\d+) has already been cloned as (\d+)")
@@ -38,7 +41,7 @@ _HAS_CLONE = re.compile(r"^Job (\d+) already has clone (\d+)")
 _MISSING_ASSETS = re.compile(r"^Job (\d+) misses the following mandatory assets: ([^\n]*)")
 
 
-def restart_jobs(client: t.Any, job_ids: t.List[int], *, force: bool = False, skip_parents: bool = False,
+def restart_jobs(client: Client, job_ids: t.List[int], *, force: bool = False, skip_parents: bool = False,
                  skip_children: bool = False, skip_ok_result_children: bool = False,
                  prio: t.Optional[int] = None, comment: t.Optional[str] = None,
                  settings: t.Sequence[t.Tuple[str, str]] = (), parent: bool = False,
@@ -96,7 +99,7 @@ def restart_jobs(client: t.Any, job_ids: t.List[int], *, force: bool = False, sk
     return result
 
 
-def _restart_takes_comment(client: t.Any) -> bool:
+def _restart_takes_comment(client: Client) -> bool:
     """Whether ``POST jobs/restart`` takes ``comment=`` (newer than 4.6; it comments every restarted job of
     the clusters in that request). Probed once per process: there a blank comment is invalid (HTTP 400),
     while 4.6 ignores the parameter and, given no job, answers "No job IDs specified"; neither restarts."""
@@ -112,7 +115,7 @@ def _restart_takes_comment(client: t.Any) -> bool:
 class _RestartPlan:
     """What to post for a restart, and how to read openQA's always-200 answer."""
 
-    def __init__(self, client: t.Any, job_ids: t.List[int], jobs: t.Dict[int, dict], *, force: bool,
+    def __init__(self, client: Client, job_ids: t.List[int], jobs: t.Dict[int, dict], *, force: bool,
                  parent: bool) -> None:
         self.job_ids = job_ids
         self.jobs = jobs
@@ -129,7 +132,7 @@ class _RestartPlan:
             job = jobs[job_id]
             if job.get("clone_id"):
                 # Already restarted: that clone stands for the job; force restarts the newest one if it finished.
-                newest = newest_clone(client, job) if force else {"id": int(job["clone_id"]), "state": None}
+                newest: dict = newest_clone(client, job) if force else {"id": int(job["clone_id"]), "state": None}
                 if not force or not is_final(newest):
                     self.existing[job_id] = int(newest["id"])
                     continue
@@ -149,7 +152,7 @@ class _RestartPlan:
     def _add(self, ids: t.Iterable[int]) -> None:
         self.to_post.extend(i for i in ids if i not in self.to_post)
 
-    def drop_used_up(self, client: t.Any, max_attempts: int) -> None:
+    def drop_used_up(self, client: Client, max_attempts: int) -> None:
         """Leave out the jobs whose clone chain already holds max_attempts runs: at most max_attempts - 1
         listings, one per step back along origin_id, for all jobs at once."""
         self.max_attempts = max_attempts
@@ -241,7 +244,7 @@ class _RestartPlan:
         return list(dict.fromkeys(ordered))
 
 
-def _restart_outcome_after_failed_post(client: t.Any, posted: t.List[int]) -> dict:
+def _restart_outcome_after_failed_post(client: Client, posted: t.List[int]) -> dict:
     """The POST may have reached openQA: read what it did instead of restarting twice."""
     jobs = list_jobs(client, posted)
     clones = {job_id: int(job["clone_id"]) for job_id, job in jobs.items() if job.get("clone_id")}

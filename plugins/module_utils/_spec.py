@@ -72,7 +72,8 @@ def _split_pairs(value: t.Any, name: str, example: str) -> list:
     try:
         tokens = shlex.split(text)
     except ValueError as exc:
-        raise InvalidInputError("%s %r cannot be split into KEY=VALUE pairs (%s): close the quotes" % (name, text, exc))
+        raise InvalidInputError("%s %r cannot be split into KEY=VALUE pairs (%s): close the quotes"
+                                % (name, text, exc)) from None
     if len(tokens) <= 1:
         return [text]  # one pair, written as given
     words = [token for token in tokens if not re.match(_KEY + "=", token)]

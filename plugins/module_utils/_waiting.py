@@ -23,6 +23,9 @@ from ansible_collections.openqa.client.plugins.module_utils._job_reads import (
     unknown_jobs_error,
 )
 
+if t.TYPE_CHECKING:
+    from ansible_collections.openqa.client.plugins.module_utils.client import Client
+
 
 
 class _Tracker:
@@ -59,7 +62,7 @@ class _Tracker:
         return {str(origin): job_status(self.latest[origin]) for origin in self.current if origin in self.latest}
 
 
-def wait_for_jobs(client: t.Any, job_ids: t.Sequence[int], *, timeout: float, interval: float,
+def wait_for_jobs(client: Client, job_ids: t.Sequence[int], *, timeout: float, interval: float,
                   follow: bool = True, listed: t.Optional[t.Mapping[int, dict]] = None) -> Result:
     """Poll until every job is final; returns ``{str(id): status word}`` for the ids asked for.
 
@@ -121,7 +124,7 @@ def _progress_line(words: t.Dict[str, str]) -> str:
     return "waiting for %d jobs: %s" % (len(words), ", ".join("%d %s" % (n, w) for w, n in sorted(counts.items())))
 
 
-def then_wait(client: t.Any, params: t.Mapping[str, t.Any], result: Result, job_ids: t.Sequence[int],
+def then_wait(client: Client, params: t.Mapping[str, t.Any], result: Result, job_ids: t.Sequence[int],
               shape: t.Callable[[t.Any], t.Any]) -> Result:
     """--wait after an action that created jobs (restart, clone, build new): the wait decides the status.
 

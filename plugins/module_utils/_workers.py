@@ -19,6 +19,9 @@ from ansible_collections.openqa.client.plugins.module_utils.envelope import (
 )
 from ansible_collections.openqa.client.plugins.module_utils._spec import Action, Entry, Option
 
+if t.TYPE_CHECKING:
+    from ansible_collections.openqa.client.plugins.module_utils.client import Client
+
 STATUSES = ("idle", "running", "dead", "broken")
 # Fields the server adds only while a job runs; asking for them on an idle worker answers null.
 TRANSIENT_FIELDS = ("jobid", "currentstep")
@@ -28,11 +31,11 @@ LIST_PROPERTIES = frozenset({"WORKER_CLASS"})
 PropertyFilter = t.Tuple[str, str]
 
 
-def get_worker(client: t.Any, worker_id: int) -> dict:
+def get_worker(client: Client, worker_id: int) -> dict:
     try:
         return client.get("workers/%d" % worker_id)["worker"]
     except NotFoundError:
-        raise NotFoundError("unknown worker: there is no worker %d on %s" % (worker_id, client.base_url))
+        raise NotFoundError("unknown worker: there is no worker %d on %s" % (worker_id, client.base_url)) from None
 
 
 def property_filters(pairs: t.Optional[t.Sequence[t.Tuple[str, str]]]) -> t.List[PropertyFilter]:
@@ -66,7 +69,7 @@ def worker_matches(worker: t.Mapping[str, t.Any], params: t.Mapping[str, t.Any],
     return all(_property_matches(worker_properties, key, value) for key, value in properties)
 
 
-def search(client: t.Any, params: dict) -> Result:
+def search(client: Client, params: dict) -> Result:
     properties = property_filters(params["property"])
     workers = client.get("workers")["workers"]
     return Result(returns=[w for w in workers if worker_matches(w, params, properties)])
@@ -92,14 +95,14 @@ def select_fields(worker: t.Mapping[str, t.Any], fields: t.Sequence[str]) -> dic
     return dict(index[field.lower()] for field in fields)
 
 
-def info(client: t.Any, params: dict) -> Result:
+def info(client: Client, params: dict) -> Result:
     worker = get_worker(client, params["id"])
     if params["display"]:
         return Result(returns=select_fields(worker, params["display"]))
     return Result(returns=worker)
 
 
-def status(client: t.Any, params: dict) -> Result:
+def status(client: Client, params: dict) -> Result:
     worker = get_worker(client, params["id"])
     job_id = worker.get("jobid") if worker.get("status") == "running" else None
     # jobid: the server's spelling, as worker info returns it

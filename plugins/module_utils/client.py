@@ -44,6 +44,49 @@ _CHUNK = 64 * 1024
 Params = t.Union[None, t.Mapping[str, t.Any], t.Sequence[t.Tuple[str, t.Any]]]
 
 
+class Client(t.Protocol):
+    """What the verbs use of an openQA client (OpenQAClient, or a test's stand-in): mypy checks them against it."""
+
+    base_url: str
+    check_mode: bool
+    request_count: int
+    retries: int
+
+    def request(self, method: str, path: str, params: Params = None) -> t.Any:
+        ...
+
+    def get(self, path: str, params: Params = None) -> t.Any:
+        ...
+
+    def post(self, path: str, params: Params = None) -> t.Any:
+        ...
+
+    def delete(self, path: str, params: Params = None) -> t.Any:
+        ...
+
+    def send(self, method: str, path: str, params: Params = None, *, body: t.Optional[bytes] = None,
+             headers: t.Optional[t.Mapping[str, str]] = None, stream: bool = False) -> t.Any:
+        ...
+
+    def decode(self, response: t.Any, method: str, path: str) -> t.Any:
+        ...
+
+    def answer_text(self, response: t.Any) -> str:
+        ...
+
+    def progress(self, message: str) -> None:
+        ...
+
+    def supports(self, feature: str, probe: t.Callable[[t.Any], bool]) -> bool:
+        ...
+
+    def has_route(self, route: str) -> bool:
+        ...
+
+    def for_host(self, base_url: str, api_key: t.Optional[str], api_secret: t.Optional[str]) -> "Client":
+        ...
+
+
 def encode_component(text: str) -> str:
     """Percent-encode as the server re-serialises a query (Mojo::Parameters).
 
@@ -70,7 +113,7 @@ def _text(value: t.Any) -> str:
 def param_pairs(params: Params) -> list:
     """Flatten params to (key, value) pairs in order; lists repeat their key, None is dropped."""
     items = params.items() if isinstance(params, t.Mapping) else (params or [])
-    pairs = []
+    pairs: t.List[t.Tuple[str, str]] = []
     for key, value in items:
         values = value if isinstance(value, (list, tuple)) else [value]
         pairs.extend((key, _text(v)) for v in values if v is not None)
@@ -232,7 +275,7 @@ class _Watchdog:
 
 
 def _watched(pool_class: t.Any) -> t.Any:
-    class Watched(pool_class):  # type: ignore[misc, valid-type]
+    class Watched(pool_class):
         def _get_conn(self, timeout: t.Optional[float] = None) -> t.Any:
             connection = super()._get_conn(timeout)
             watchdog = getattr(_IN_FLIGHT, "watchdog", None)
@@ -383,17 +426,17 @@ class OpenQAClient:
                 response = self._send_once(method, path, pairs, remaining, body, headers, stream)
             except requests.exceptions.RequestException as exc:
                 if method in MUTATING_METHODS and not _never_sent(exc):
-                    raise self._transport_error(exc, method, path)
+                    raise self._transport_error(exc, method, path) from None
                 wait = self._backoff(attempt)
                 # a certificate that failed verification (or a plain-http answer) fails the same way on a retry
                 if _unresolvable(exc) or isinstance(exc, requests.exceptions.SSLError) \
                         or not self._may_retry(attempt, wait, give_up_at):
-                    raise self._transport_error(exc, method, path)
+                    raise self._transport_error(exc, method, path) from None
                 self._note_retry(method, path, type(exc).__name__, attempt, wait)
             else:
                 if response.status_code in RETRY_STATUSES and method not in MUTATING_METHODS:
-                    wait = _retry_after(response)
-                    wait = self._backoff(attempt) if wait is None else wait
+                    after = _retry_after(response)
+                    wait = self._backoff(attempt) if after is None else after
                     if self._may_retry(attempt, wait, give_up_at):
                         self._note_retry(method, path, "HTTP %d" % response.status_code, attempt, wait)
                         if stream:  # an unread streamed body holds its connection
@@ -410,7 +453,7 @@ class OpenQAClient:
         query = canonical_query(pairs) if method == "GET" or body is not None else ""
         # the URL's whole path: under a path prefix (https://host/openqa/) openQA signs it too
         signed_path = urllib.parse.urlsplit(url).path + ("?" + query if query else "")
-        if self.has_credentials:
+        if self._key and self._secret:
             timestamp = str(int(time.time()))
             headers["X-API-Key"] = self._key
             headers["X-API-Microtime"] = timestamp
@@ -442,7 +485,7 @@ class OpenQAClient:
                 sent = "; the request may have reached the server" if method in MUTATING_METHODS else ""
                 raise UnreachableError("%s %s: no complete answer from %s within the deadline of %.0f s (the "
                                        "server answers too slowly: %s)%s"
-                                       % (method, path, self.base_url, self.deadline, _reason(exc), sent))
+                                       % (method, path, self.base_url, self.deadline, _reason(exc), sent)) from None
 
     def _read_body(self, response: t.Any, method: str, path: str) -> bytes:
         """The decoded body, counted while it arrives: a gzip bomb or an endless stream stops at the cap."""

@@ -49,7 +49,7 @@ def read_regular_file(path: str, what: str, limit: int) -> bytes:
         with open(path, "rb") as handle:
             data = handle.read(limit + 1)
     except OSError as exc:
-        raise InvalidInputError("cannot read %s %s: %s" % (what, path, exc.strerror or exc))
+        raise InvalidInputError("cannot read %s %s: %s" % (what, path, exc.strerror or exc)) from None
     if len(data) > limit:
         raise InvalidInputError("%s %s is larger than %d MiB: is it the right file?" % (what, path, limit >> 20))
     return data
@@ -86,9 +86,9 @@ def normalize_host(host: str) -> str:
         host = ("http://" if name in LOCAL_NAMES else "https://") + host
     parts = urlsplit(host)
     try:
-        parts.port
+        _ = parts.port  # urlsplit checks the port only when asked for it
     except ValueError:
-        raise InvalidInputError("host %r has an invalid port" % display_url(host))
+        raise InvalidInputError("host %r has an invalid port" % display_url(host)) from None
     if parts.scheme not in ("http", "https") or not parts.hostname or parts.query or parts.fragment:
         raise InvalidInputError("host %r is not an http(s) URL such as https://openqa.example.com"
                                 % display_url(host))
@@ -143,9 +143,10 @@ def _from_client_conf(url: str, environ: t.Mapping[str, str]) -> t.Tuple[t.Optio
             parser.read_string(read_regular_file(path, "client.conf", MAX_CONFIG_FILE).decode("utf-8"), source=path)
         except UnicodeDecodeError as exc:
             raise InvalidInputError("cannot read client.conf %s: not UTF-8 text (byte %d); fix or remove it"
-                                    % (path, exc.start))
+                                    % (path, exc.start)) from None
         except configparser.Error as exc:
-            raise InvalidInputError("cannot read client.conf %s: %s; fix or remove it" % (path, _config_error(exc)))
+            raise InvalidInputError("cannot read client.conf %s: %s; fix or remove it"
+                                    % (path, _config_error(exc))) from None
     for section in _sections_for(url):
         if parser.has_section(section):
             key = parser.get(section, "key", fallback=None)
@@ -168,7 +169,7 @@ def _check_credentials(key: t.Any, secret: t.Any, source: str) -> None:
         str(secret).encode("utf-8")
     except UnicodeEncodeError:
         raise InvalidInputError("api_secret from %s is not valid UTF-8 text: copy the secret again from the openQA "
-                                "web UI" % source)
+                                "web UI" % source) from None
 
 
 def resolve_connection(

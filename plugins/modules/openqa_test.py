@@ -36,8 +36,9 @@ options:
         in one request. It returns the new id and the map of old to new ids. When a clone with exactly these
         settings already exists it is returned instead (C(changed=false)) unless O(force). With O(to) the
         clone is created on another instance; assets are never copied (like C(--skip-download)), so they must
-        exist there. Check mode maps the ids that would be cloned to null and returns the settings it would post, with the values
-        openQA redacts (C(_SECRET_*), C(*_PASSWORD), and any the server shows as C([redacted])) shown as C([redacted]).
+        exist there. Check mode maps the ids that would be cloned to null and returns the settings it would post,
+        with the values openQA redacts (C(_SECRET_*), C(*_PASSWORD), and any the server shows as C([redacted]))
+        shown as C([redacted]).
       - V(status) returns one word for the job's state and result, see RV(returns).
       - V(search) returns the ids of matching jobs, newest first, searching the newest O(limit) jobs plus the
         pending ones. O(since) and O(comments) are applied by the client (one request per job for O(comments)).
@@ -387,7 +388,8 @@ returns:
     - For V(restart) and V(clone), a dict, see its keys below.
     - For V(stop), the list of ids cancelled (empty when nothing was pending).
     - For V(clone), with O(repeat) also C(repeats), one result of this shape per clone. In check mode also
-      C(settings), the settings per old id that would be posted (secrets as C([redacted])), C(command), the equivalent C(openqa-clone-job)
+      C(settings), the settings per old id that would be posted (secrets as C([redacted])), C(command), the
+      equivalent C(openqa-clone-job)
       command line, and C(export_command), the request as C(openqa-clone-job --export-command) prints it. When
       assets are missing (status 9), C(missing_assets) lists them as C(type/name).
     - For V(status), one word. While the job is pending it is V(scheduled) (states scheduled, assigned) or
