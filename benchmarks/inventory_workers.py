@@ -1,4 +1,3 @@
-#!/usr/bin/env python3
 """Benchmark of the openqa_workers inventory plugin with 1,000 workers (issue 14).
 
 Inserts 1,000 worker instances (250 machines x 4 instances, prefix bench-inv-) into the test

@@ -368,7 +368,7 @@ def _iso_pairs(params: t.Mapping[str, t.Any]) -> t.List[t.Tuple[str, str]]:
     for key, value in list(params["vars"] or []) + file_pairs(params["param_file"]):
         # openQA upper-cases every key but async, which switches to asynchronous scheduling.
         pairs.append((key if key == "async" else key.upper(), value))
-    group_keys = {"_GROUP", "_GROUP_ID"} & {key for key, _ in pairs}
+    group_keys = {"_GROUP", "_GROUP_ID"} & {pair[0] for pair in pairs}
     if params["group"] is not None:
         if group_keys:
             raise AmbiguousError("ambiguous options: --group and --vars %s both name the group; give it once"

@@ -46,6 +46,8 @@ def _shape(source_id: int, clones: t.Mapping[int, t.Optional[int]]) -> dict:
     mapping = {str(old): new for old, new in sorted(clones.items())}
     return {"id": clones.get(source_id), "ids": sorted(new for new in clones.values() if new is not None),
             "clones": mapping}
+
+
 _SECRET_SETTING = re.compile(r"^_SECRET_|_PASSWORD$")
 
 
@@ -239,7 +241,7 @@ def _clone_overrides(pairs: t.Sequence[t.Tuple[str, str]]) -> t.List[_Override]:
         identity = override[:3]
         if identity in seen and seen[identity] != value:
             raise AmbiguousError("ambiguous options: vars sets %s twice (%r and %r)" % (raw_key, seen[identity], value))
-        if any(key == EXCLUSIVE_SETTINGS.get(override.key) and scope == override.scope for key, scope, _ in seen):
+        if any(key == EXCLUSIVE_SETTINGS.get(override.key) and scope == override.scope for key, scope, _append in seen):
             raise AmbiguousError("ambiguous options: vars sets both _GROUP and _GROUP_ID; give one")
         seen[identity] = value
         overrides.append(override)

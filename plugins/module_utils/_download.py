@@ -241,7 +241,6 @@ def _transfer_errors() -> tuple:
     return (requests.exceptions.RequestException,)
 
 
-
 def _total(response: t.Any) -> t.Optional[int]:
     if response.status_code == 206:
         match = _CONTENT_RANGE.match(response.headers.get("Content-Range", ""))

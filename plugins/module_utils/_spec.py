@@ -183,7 +183,7 @@ class Option(t.NamedTuple):
     def doc_default(self) -> t.Any:
         """The default as a task or ansible-doc shows it (durations as 30s, 2m, 1h)."""
         if self.type in ("duration", "float") and self.default is not None:
-            seconds = self.default
+            seconds = float(self.default)
             for unit, size in (("h", 3600), ("m", 60)):
                 if seconds >= size and seconds % size == 0:
                     return "%d%s" % (seconds // size, unit)

@@ -27,7 +27,6 @@ if t.TYPE_CHECKING:
     from ansible_collections.openqa.client.plugins.module_utils.client import Client
 
 
-
 class _Tracker:
     """Which job currently stands for each requested id (itself or its newest clone)."""
 

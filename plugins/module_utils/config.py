@@ -86,7 +86,7 @@ def normalize_host(host: str) -> str:
         host = ("http://" if name in LOCAL_NAMES else "https://") + host
     parts = urlsplit(host)
     try:
-        _ = parts.port  # urlsplit checks the port only when asked for it
+        parts.port  # noqa: B018  pylint: disable=pointless-statement  # urlsplit checks the port only when read
     except ValueError:
         raise InvalidInputError("host %r has an invalid port" % display_url(host)) from None
     if parts.scheme not in ("http", "https") or not parts.hostname or parts.query or parts.fragment:

@@ -26,7 +26,7 @@ from pathlib import Path
 
 import pytest
 import requests
-from faultproxy_fixture import proxy as proxy  # the fault proxy fixture, for every test module here
+from faultproxy_fixture import proxy  # noqa: F401  pylint: disable=unused-import  # the fixture, for every test here
 
 
 ROOT = Path(__file__).resolve().parents[2]

@@ -28,7 +28,7 @@ from conftest import api_get
 from ansible_collections.openqa.client.cli import openqa_ctl, render
 from ansible_collections.openqa.client.cli.openqa_ctl import ENTRIES
 from ansible_collections.openqa.client.plugins.module_utils import config
-from ansible_collections.openqa.client.plugins.module_utils._clone import _destination
+from ansible_collections.openqa.client.plugins.module_utils._runner import resolve_destination
 from ansible_collections.openqa.client.plugins.module_utils._job_reads import get_jobs
 from ansible_collections.openqa.client.plugins.module_utils._restart import restart_jobs
 from ansible_collections.openqa.client.plugins.module_utils._runner import execute
@@ -455,7 +455,8 @@ def test_the_module_masks_url_userinfo(module_direct):
 def test_clone_to_plain_http_warns_like_host(to, warned, monkeypatch):
     monkeypatch.setenv("OPENQA_API_KEY", CREDS["api_key"])
     monkeypatch.setenv("OPENQA_API_SECRET", CREDS["api_secret"])
-    _target, warnings = _destination(OpenQAClient("http://127.0.0.1:1", **CREDS), to)
+    destination = resolve_destination({"to": to}, environ=dict(os.environ))
+    warnings = destination.warnings() if destination else []
     assert bool(warnings) == warned and all("plain http" in warning for warning in warnings)
 
 

@@ -143,7 +143,7 @@ def test_a_second_identical_clone_is_unchanged(server, make_job, extra):
 
 
 def test_restart_with_comment_costs_one_request_where_the_server_takes_comment(server, api, make_job,
-                                                                           server_version):
+                                                                             server_version):
     """master: POST jobs/restart comment= comments every restarted job; 4.6: one POST per job."""
     job_ids = [make_job(result="failed", TEST="comment") for _ in range(10)]
     client = OpenQAClient(server.url, **server.creds())

@@ -116,7 +116,6 @@ def test_restart_with_wait_waits_for_the_new_job(server, api, make_job):
     assert rc == 0 and envelope["returns"] == shape
 
 
-
 def test_check_mode_polls_once_and_does_not_block(server, make_job):
     pending = make_job()
     rc, envelope = finish(start_wait(server, pending, timeout="1h", extra=("--check",)))

@@ -28,7 +28,7 @@ def _probe(argv: list) -> dict:
     env = {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "HOME": "/nonexistent",
            "OPENQA_CONFIG": "/nonexistent", "PYTHONPATH": os.pathsep.join(p for p in sys.path if p)}
     done = subprocess.run([sys.executable, "-c", PROBE] + argv, capture_output=True, text=True, timeout=60,
-                          env=env)
+                          env=env, check=False)
     return json.loads(done.stderr.strip().splitlines()[-1])
 
 
