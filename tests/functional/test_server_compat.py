@@ -44,7 +44,7 @@ def recording_client(server, role: str = "admin") -> t.Tuple[OpenQAClient, Recor
 def restart_chain(api, job_id: int, restarts: int) -> t.List[int]:
     """job_id and its restarts, each restart failed, oldest first."""
     chain = [job_id]
-    for _ in range(restarts):
+    for _number in range(restarts):
         answer = api_post(api, "jobs/%d/restart" % chain[-1])
         chain.append(int(answer["result"][0][str(chain[-1])]))
         api_post(api, "jobs/%d/set_done" % chain[-1], result="failed")
@@ -86,7 +86,7 @@ def test_every_job_listing_sends_a_limit(server, make_job):
     """master cuts a listing without limit at 1000 jobs: build new's "already scheduled?" listing and the
     listings by id must say how many they want."""
     build = "limits-" + uuid.uuid4().hex[:8]
-    job_ids = [make_job(result="failed", BUILD=build) for _ in range(2)]
+    job_ids = [make_job(result="failed", BUILD=build) for _number in range(2)]
     client, session = recording_client(server)
     params = {"vars": [("DISTRI", "opensuse"), ("VERSION", "Tumbleweed"), ("FLAVOR", "DVD"),
                        ("ARCH", "x86_64"), ("BUILD", build)], "group": None, "force": False, "wait": False}
@@ -142,10 +142,10 @@ def test_a_second_identical_clone_is_unchanged(server, make_job, extra):
 # ---------------------------------------------------------------- faster paths
 
 
-def test_restart_with_comment_costs_one_request_where_the_server_takes_comment(server, api, make_job,
-                                                                             server_version):
+def test_restart_with_comment_costs_one_request_where_the_server_takes_comment(
+        server, api, make_job, server_version):
     """master: POST jobs/restart comment= comments every restarted job; 4.6: one POST per job."""
-    job_ids = [make_job(result="failed", TEST="comment") for _ in range(10)]
+    job_ids = [make_job(result="failed", TEST="comment") for _number in range(10)]
     client = OpenQAClient(server.url, **server.creds())
     text = "retry " + uuid.uuid4().hex[:8]
     result = _restart.restart_jobs(client, job_ids, comment=text)

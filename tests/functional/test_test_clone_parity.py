@@ -29,9 +29,9 @@ def theirs(server, job_id: int, *args: str) -> t.Dict[str, dict]:
     words = shlex.split(line)
     settings: t.Dict[str, dict] = {}
     for word in words[words.index("jobs") + 1:]:
-        key, _, value = word.partition("=")
+        key, _equals, value = word.partition("=")
         if key != "is_clone_job":
-            name, _, owner = key.rpartition(":")
+            name, _colon, owner = key.rpartition(":")
             settings.setdefault(owner, {})[name] = value
     return settings
 
@@ -85,14 +85,14 @@ def test_settings_match_openqa_clone_job(server, ctl, cluster, name, options, ov
 def test_global_group_reaches_parents_as_newer_openqa_clone_job_does(server, ctl, cluster):
     """4.6's openqa-clone-job sets _GROUP on the job only; since GLOBAL_SETTINGS gained _GROUP and
     _GROUP_ID it reaches the parents too, and so does ours."""
-    got, _ = ours(ctl, server, cluster["job"], ["_GROUP=Fixture Other"])
+    got, _envelope = ours(ctl, server, cluster["job"], ["_GROUP=Fixture Other"])
     parent = got[str(cluster["parent"])]
     assert parent["_GROUP"] == "Fixture Other" and "_GROUP_ID" not in parent
 
 
 def test_scoped_override_sets_only_the_named_test(server, ctl, api, cluster):
     scoped = "FOO:child-%s=scoped" % cluster["uid"]
-    got, _ = ours(ctl, server, cluster["job"], "--clone-children", [scoped, "BAR:parent-%s=p" % cluster["uid"]])
+    got, _envelope = ours(ctl, server, cluster["job"], "--clone-children", [scoped, "BAR:parent-%s=p" % cluster["uid"]])
     assert got[str(cluster["child"])]["FOO"] == "scoped" and got[str(cluster["job"])]["FOO"] == "j"
     assert got[str(cluster["parent"])]["BAR"] == "p" and "BAR" not in got[str(cluster["job"])]
     build = "scoped-" + cluster["uid"]
