@@ -52,9 +52,12 @@ def test_test_clone_has_one_shape(server, api, make_job):
     build = unique("shape-clone")
     options = {"id": [source], "vars": ["BUILD=" + build], "skip_deps": True}
     check = run(server, "test", "clone", check=True, **options)
-    shape = {k: v for k, v in check.returns.items() if k != "settings"}
+    # check mode adds what it would post, and the equivalent openqa-clone-job command lines, to the one shape
+    extras = ("settings", "command", "export_command")
+    shape = {k: v for k, v in check.returns.items() if k not in extras}
     assert shape == {"id": None, "ids": [], "clones": {str(source): None}}
     assert set(check.returns["settings"]) == {str(source)}
+    assert check.returns["command"].startswith("openqa-clone-job ")
     plain = run(server, "test", "clone", **options)
     new = plain.returns["id"]
     assert plain.returns == {"id": new, "ids": [new], "clones": {str(source): new}}
