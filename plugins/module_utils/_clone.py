@@ -54,9 +54,6 @@ _SECRET_SETTING = re.compile(r"^_SECRET_|_PASSWORD$")
 def clone(client: Client, params: dict) -> Result:
     """Clone a job with its cluster like openqa-clone-job, posted in one request."""
     source_id = one_id(params, "clone")
-    if params["skip_deps"] and params["clone_children"]:
-        raise AmbiguousError("ambiguous options: skip_deps clones no dependencies, clone_children asks for "
-                             "children; give one")
     overrides = _clone_overrides(params["vars"] or [])
     target = _destination(client, params["to"])
     walk = _Walk(params["skip_deps"], params["clone_children"], params.get("skip_chained_deps") or False,

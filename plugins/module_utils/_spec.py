@@ -86,7 +86,7 @@ def _split_pairs(value: t.Any, name: str, example: str) -> list:
 # Declarations are NamedTuples, not dataclasses: importing dataclasses (and inspect) would cost
 # every openqa-ctl call more than the rest of our modules together.
 class Option(t.NamedTuple):
-    """One option; ``type`` is str, int, bool, float, duration, keyvalue or raw (any JSON value, checked by the
+    """One option; ``type`` is str, int, bool, duration, keyvalue or raw (any JSON value, checked by the
     verb); ``multiple`` repeats it. ``positional`` (an argparse nargs) and ``short`` shape only the CLI."""
 
     name: str
@@ -138,7 +138,7 @@ class Option(t.NamedTuple):
             return self._int(value)
         if self.type == "bool":
             return self._bool(value)
-        if self.type in ("float", "duration"):
+        if self.type == "duration":
             return parse_duration(value, self.name)
         if isinstance(value, (dict, list, tuple)) or value is None:
             raise InvalidInputError("%s must be a string, got %r" % (self.name, value))
@@ -182,7 +182,7 @@ class Option(t.NamedTuple):
     @property
     def doc_default(self) -> t.Any:
         """The default as a task or ansible-doc shows it (durations as 30s, 2m, 1h)."""
-        if self.type in ("duration", "float") and self.default is not None:
+        if self.type == "duration" and self.default is not None:
             seconds = float(self.default)
             for unit, size in (("h", 3600), ("m", 60)):
                 if seconds >= size and seconds % size == 0:
@@ -191,7 +191,7 @@ class Option(t.NamedTuple):
         return self.default
 
     def argument_spec(self) -> dict:
-        spec: dict = {"type": {"keyvalue": "raw", "duration": "str", "float": "str"}.get(self.type, self.type)}
+        spec: dict = {"type": {"keyvalue": "raw", "duration": "str"}.get(self.type, self.type)}
         if self.multiple:
             spec = {"type": "list", "elements": spec["type"]}
         if self.default is not None:
