@@ -106,11 +106,11 @@ def _records(items: t.List[dict]) -> t.List[str]:
     columns = list(dict.fromkeys(key for item in items for key in item))
     nested = next((c for c in columns if any(_is_records(item.get(c)) for item in items)), None)
     if nested is None:
-        return _grid([[[c] for c in columns]] + [[_cell(item.get(c)) for c in columns] for item in items])
+        return _grid([[_cell(c) for c in columns]] + [[_cell(item.get(c)) for c in columns] for item in items])
     outer = [c for c in columns if c != nested]
     inner = list(dict.fromkeys(key for item in items for sub in _subrows(item.get(nested)) for key in sub))
     names = outer + [key if key not in outer else "%s.%s" % (nested, key) for key in inner]
-    rows = [[[name] for name in names]]
+    rows = [[_cell(name) for name in names]]
     for item in items:
         for n, sub in enumerate(_subrows(item.get(nested))):
             rows.append([_cell(item.get(c)) if n == 0 else [""] for c in outer] + [_cell(sub.get(k)) for k in inner])

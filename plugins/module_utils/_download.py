@@ -22,7 +22,7 @@ import os
 import re
 import time
 import typing as t
-from urllib.parse import quote
+from urllib.parse import quote, urljoin, urlsplit
 
 from ansible_collections.openqa.client.plugins.module_utils.envelope import (
     InvalidInputError,
@@ -39,6 +39,8 @@ WHAT = ("logs", "results", "assets")
 DEFAULT_WHAT = ("logs", "results")
 DEFAULT_ASSET_LIMIT = "200M"  # openqa-cli archive's default
 CHUNK = 1024 * 1024
+# openQA sends an asset from /tests/N/asset/... on to /assets/...: a few hops, on the same server only
+MAX_HOPS = 3
 _SIZE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([kmgt]?)(?:i?b)?\s*$", re.IGNORECASE)
 _CONTENT_RANGE = re.compile(r"^bytes (\d+)-(\d+)/(\d+)$")
 _PROGRESS_EVERY = 1.0
@@ -140,7 +142,7 @@ class _Fetcher:
             source = item.target if os.path.exists(item.target) else part if os.path.exists(part) else None
             local = os.path.getsize(source) if source else 0
             headers = {"Range": "bytes=%d-" % (local - 1)} if local else {}
-            response = self.client.send("GET", item.source, headers=headers, stream=True)
+            response = self._send_following(item.source, headers)
             try:
                 outcome = self._receive(response, item, source, local)
             except _Broken as broken:
@@ -155,6 +157,23 @@ class _Fetcher:
                 return "resumed", outcome[1]
             return outcome
         raise AssertionError("unreachable")
+
+    def _send_following(self, source: str, headers: t.Mapping[str, str]) -> t.Any:
+        """The answer for a file route, following openQA's redirects within the same server: the client
+        follows none (a signed API call must not go elsewhere), but a file route needs no signature."""
+        base = urlsplit(self.client.base_url)
+        for _hop in range(MAX_HOPS + 1):
+            response = self.client.send("GET", source, headers=headers, stream=True)
+            if not 300 <= response.status_code < 400:
+                return response
+            location = urlsplit(urljoin(self.client.url(source), response.headers.get("Location") or ""))
+            response.close()
+            if (location.scheme, location.netloc) != (base.scheme, base.netloc) or \
+                    not location.path.startswith(base.path):
+                raise ServerError("GET %s: the server sends it on to another host (%s://%s); not followed"
+                                  % (source, location.scheme, location.netloc))
+            source = location.path[len(base.path):] + ("?" + location.query if location.query else "")
+        raise ServerError("GET %s: more than %d redirects" % (source, MAX_HOPS))
 
     def _receive(self, response: t.Any, item: _Plan, source: t.Optional[str], local: int) -> t.Tuple[str, int]:
         part = item.target + ".part"

@@ -88,8 +88,8 @@ def test_every_job_listing_sends_a_limit(server, make_job):
     build = "limits-" + uuid.uuid4().hex[:8]
     job_ids = [make_job(result="failed", BUILD=build) for _number in range(2)]
     client, session = recording_client(server)
-    params = {"vars": [("DISTRI", "opensuse"), ("VERSION", "Tumbleweed"), ("FLAVOR", "DVD"),
-                       ("ARCH", "x86_64"), ("BUILD", build)], "group": None, "force": False, "wait": False}
+    params = _builds.ENTRY.prepare(_builds.ENTRY.action("new"), {"vars": [
+        "DISTRI=opensuse", "VERSION=Tumbleweed", "FLAVOR=DVD", "ARCH=x86_64", "BUILD=" + build]})
     result = _builds.new(OpenQAClient(server.url, check_mode=True, session=session, **server.creds()), params)
     assert result.returns["ids"] == sorted(job_ids)
     _restart.restart_jobs(client, job_ids)
@@ -109,7 +109,7 @@ def test_clone_copies_the_real_secret_of_a_parent(server, api, make_job):
     api_post(api, "jobs/%d/set_done" % child, result="failed")
     client = OpenQAClient(server.url, **server.creds())
     result = _clone.clone(client, clone_params(child, ("BUILD", "sec-" + uuid.uuid4().hex[:8])))
-    new_parent = result.returns["ids"][str(parent)]
+    new_parent = result.returns["clones"][str(parent)]
     settings = api_get(api, "jobs/%d" % new_parent, unredacted=1)["job"]["settings"]
     assert (settings["DB_PASSWORD"], settings["_SECRET_TOKEN"]) == ("hunter2", "t0ken")
 
@@ -149,7 +149,7 @@ def test_restart_with_comment_costs_one_request_where_the_server_takes_comment(
     client = OpenQAClient(server.url, **server.creds())
     text = "retry " + uuid.uuid4().hex[:8]
     result = _restart.restart_jobs(client, job_ids, comment=text)
-    assert result.changed and len(result.returns) == 10
+    assert result.changed and len(result.returns["ids"]) == 10
     for job_id in job_ids:
         assert [c["text"] for c in api_get(api, "jobs/%d/comments" % job_id)] == [text]
     # listing + probe + restart (+ one comment per job on 4.6)

@@ -99,7 +99,7 @@ def test_scoped_override_sets_only_the_named_test(server, ctl, api, cluster):
     run = ctl("test", "clone", "--id", str(cluster["job"]), "--clone-children", "--vars", scoped, "--vars",
               "BUILD=" + build, *server.cli_creds())
     assert run.status == 0, run.message
-    new_child = api_get(api, "jobs/%d" % run.returns["ids"][str(cluster["child"])])["job"]
+    new_child = api_get(api, "jobs/%d" % run.returns["clones"][str(cluster["child"])])["job"]
     assert new_child["settings"]["FOO"] == "scoped"
 
 

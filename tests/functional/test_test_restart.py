@@ -55,27 +55,28 @@ def test_failed_parent_with_its_skipped_child_is_restarted_once_status_0(server,
     assert api_get(api, "jobs/%d" % child)["job"]["result"] == "skipped"
     run = ctl("test", "restart", "--id", str(parent), "--id", str(child), *server.cli_creds())
     new_parent, new_child = clone_id(api, parent), clone_id(api, child)
-    assert (run.rc, run.returns, run.envelope["invocation"]["changed"]) == (0, [new_parent, new_child], True)
+    assert (run.rc, run.returns["ids"], run.envelope["invocation"]["changed"]) == (0, [new_parent, new_child], True)
     assert "not restarted" not in run.message
     again = ctl("test", "restart", "--id", str(parent), "--id", str(child), *server.cli_creds())
-    assert (again.rc, again.returns, again.envelope["invocation"]["changed"]) == (0, [new_parent, new_child], False)
+    assert (again.rc, again.returns["ids"], again.envelope["invocation"]["changed"]) == (
+        0, [new_parent, new_child], False)
 
 
 def test_max_attempts_counts_the_runs_in_the_clone_chain(server, ctl, client, api, make_job):
     job_id = make_job(result="failed")
     first = _restart.restart_jobs(client, [job_id], max_attempts=2)
-    assert first.changed and first.returns == [clone_id(api, job_id)]
-    api_post(api, "jobs/%d/set_done" % first.returns[0], result="failed")
+    assert first.changed and first.returns["ids"] == [clone_id(api, job_id)]
+    api_post(api, "jobs/%d/set_done" % first.returns["ids"][0], result="failed")
     other = make_job(result="failed")
-    run = ctl("test", "restart", "--id", str(first.returns[0]), "--id", str(other), "--max-attempts", "2",
+    run = ctl("test", "restart", "--id", str(first.returns["ids"][0]), "--id", str(other), "--max-attempts", "2",
               *server.cli_creds())
-    assert (run.status, run.returns, run.envelope["invocation"]["changed"]) == (0, [clone_id(api, other)], True)
-    assert run.message.endswith("; not restarted, already run 2 times (max_attempts): %d" % first.returns[0])
-    assert clone_id(api, first.returns[0]) is None
-    again = ctl("test", "restart", "--id", str(first.returns[0]), "--max-attempts", "2", *server.cli_creds())
-    assert (again.status, again.returns, again.envelope["invocation"]["changed"]) == (0, [], False)
-    assert again.message == "not restarted, already run 2 times (max_attempts): %d" % first.returns[0]
-    assert clone_id(api, first.returns[0]) is None
+    assert (run.status, run.returns["ids"], run.envelope["invocation"]["changed"]) == (0, [clone_id(api, other)], True)
+    assert run.message.endswith("; not restarted, already run 2 times (max_attempts): %d" % first.returns["ids"][0])
+    assert clone_id(api, first.returns["ids"][0]) is None
+    again = ctl("test", "restart", "--id", str(first.returns["ids"][0]), "--max-attempts", "2", *server.cli_creds())
+    assert (again.status, again.returns["ids"], again.envelope["invocation"]["changed"]) == (0, [], False)
+    assert again.message == "not restarted, already run 2 times (max_attempts): %d" % first.returns["ids"][0]
+    assert clone_id(api, first.returns["ids"][0]) is None
 
 
 def test_passed_parent_is_restarted_only_when_asked(server, client, api, make_job):
