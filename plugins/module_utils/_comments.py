@@ -30,7 +30,8 @@ if t.TYPE_CHECKING:
 
 # openQA copies a failed job's bug comments to the next failure of its scenario (carry_over_bugrefs) and
 # appends this note; the copy is the same label.
-_TAKEOVER = re.compile(r"\s*\(Automatic takeover from t#\d+\)\s*$")
+# 4.6 says "takeover", newer openQA "carryover"
+_TAKEOVER = re.compile(r"\s*\(Automatic (?:takeover|carryover) from t#\d+\)\s*$")
 # (server URL, method) -> whether the bulk comments route exists; learnt once per process
 _BULK: t.Dict[t.Tuple[str, str], bool] = {}
 

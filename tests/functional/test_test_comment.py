@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import os
 import typing as t
 import uuid
@@ -112,7 +113,7 @@ def test_a_label_openqa_carried_over_counts_as_present(server, api, ctl, make_jo
     api_post(api, "jobs/%d/set_done" % first, result="failed")
     assert ctl("test", "comment", "--id", str(first), "--text", text, *server.cli_creds()).status == 0
     api_post(api, "jobs/%d/set_done" % second, result="failed")
-    assert "Automatic takeover from t#%d" % first in texts(api, second)[0]
+    assert re.search(r"Automatic (takeover|carryover) from t#%d" % first, texts(api, second)[0])
     run = ctl("test", "comment", "--id", str(second), "--text", text, *server.cli_creds())
     assert run.envelope["invocation"]["changed"] is False and len(texts(api, second)) == 1
 
@@ -124,6 +125,7 @@ def test_unknown_job_changes_nothing(server, api, ctl, make_job):
     assert texts(api, job_id) == []
 
 
+@pytest.mark.server_version("4.6")  # the one-POST-per-job path: newer openQA has the bulk route
 def test_without_bulk_route_one_probe_per_process_then_one_post_per_job(server, api, make_job):
     client = OpenQAClient(server.url, **server.creds())
     first = [make_job(result="failed") for _job in range(3)]
@@ -137,6 +139,7 @@ def test_without_bulk_route_one_probe_per_process_then_one_post_per_job(server, 
     assert all(len(texts(api, job_id)) == 1 for job_id in first + second)
 
 
+@pytest.mark.server_version("4.6")  # the one-POST-per-job path: newer openQA has the bulk route
 def test_a_post_lost_in_transit_is_judged_by_rereading_not_resent(server, api, proxy, make_job):
     jobs = [make_job(result="failed"), make_job(result="failed")]
     # openQA stores the second comment, then the answer is lost
@@ -149,6 +152,7 @@ def test_a_post_lost_in_transit_is_judged_by_rereading_not_resent(server, api, p
     assert len([r for r in proxy.mutations() if r.path.endswith("/jobs/%d/comments" % jobs[1])]) == 1
 
 
+@pytest.mark.server_version("4.6")  # the one-POST-per-job path: newer openQA has the bulk route
 def test_a_post_that_failed_reports_the_jobs_still_to_do(server, api, proxy, make_job):
     jobs = [make_job(result="failed"), make_job(result="failed")]
     # not forwarded: openQA never saw the second comment

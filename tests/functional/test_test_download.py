@@ -4,7 +4,8 @@ The test server has no worker, so jobs have no result files: the fixture writes 
 openQA 4.6 keeps them (testresults/<id/1000, 5 digits>/<id, 8 digits>-<name>/, the job's
 result_dir column, screenshots as links into images/) and a job module whose details file
 names a screenshot and a text result. Downloads then go through the server's own routes
-(/tests/N/file, /image, /tests/N/asset -> /assets).
+(/tests/N/file, /image, /tests/N/asset -> /assets). It writes into the Debian package's data directory,
+so these tests run against 4.6 only; the routes are the same on master.
 """
 
 from __future__ import annotations
@@ -27,6 +28,8 @@ from ansible_collections.openqa.client.cli.openqa_ctl import ENTRIES
 from ansible_collections.openqa.client.plugins.module_utils._download import parse_size, plan
 from ansible_collections.openqa.client.plugins.module_utils._runner import execute
 from ansible_collections.openqa.client.plugins.module_utils.envelope import ServerError, Status
+
+pytestmark = pytest.mark.server_version("4.6")  # the fixture writes into the Debian package's data
 
 OPENQA = Path("/var/lib/openqa")
 
