@@ -55,6 +55,9 @@ class Client(t.Protocol):
     def request(self, method: str, path: str, params: Params = None) -> t.Any:
         ...
 
+    def url(self, path: str) -> str:
+        ...
+
     def get(self, path: str, params: Params = None) -> t.Any:
         ...
 
