@@ -31,7 +31,6 @@ from ansible_collections.openqa.client.plugins.module_utils._job_reads import (
     group_filter,
     is_final,
     job_status,
-    matches_filters,
     search_pages,
 )
 from ansible_collections.openqa.client.plugins.module_utils._api import file_pairs
@@ -392,8 +391,7 @@ def _scheduled_jobs(client: Client, settings: t.Mapping[str, str]) -> t.List[int
     ids = []
     # paged with explicit limits: newer openQA cuts an unlimited listing at 1000 jobs
     for job in search_pages(client, query, page_size=PAGE_SIZE).values():
-        if not matches_filters(job, query) or job.get("clone_id") or job.get("state") == "cancelled" or \
-                job.get("result") in DROPPED_RESULTS:
+        if job.get("clone_id") or job.get("state") == "cancelled" or job.get("result") in DROPPED_RESULTS:
             continue
         if (tests and job.get("test") not in tests) or \
                 (machines and (job.get("settings") or {}).get("MACHINE") not in machines):
