@@ -16,10 +16,12 @@ from ansible_collections.openqa.client.plugins.module_utils.envelope import (
     AuthError,
     InvalidInputError,
     NotFoundError,
+    OpenQAError,
     RefusedError,
     Result,
     ServerError,
     UnreachableError,
+    failed_after,
 )
 from ansible_collections.openqa.client.plugins.module_utils._job_reads import (
     DEPENDENCY_TYPES,
@@ -121,15 +123,24 @@ def _clone_repeatedly(client: Client, target: Client, params: dict, source_id: i
                        export_command=[_export_command(target, {int(k): v for k, v in c.items()}) for c in shown])
         return Result(returns=returns, changed=bool(todo), message="would clone %s %d times to %s"
                       % (id_list(sorted(posts)), len(todo), target.base_url))
-    repeats, posted = [], 0
-    for cluster in clusters:
-        found = {} if params["force"] else _existing_clones(target, cluster)
-        if source_id in found:
-            ids = found
-        else:
-            answer = target.post("jobs", _form(cluster) + [("is_clone_job", 1)])
-            ids = {int(k): int(v) for k, v in answer["ids"].items()}
-            posted += 1
+    repeats: t.List[dict] = []
+    posted = 0
+    for number, cluster in enumerate(clusters, 1):
+        try:
+            found = {} if params["force"] else _existing_clones(target, cluster)
+            if source_id in found:
+                ids = found
+            else:
+                answer = target.post("jobs", _form(cluster) + [("is_clone_job", 1)])
+                ids = {int(k): int(v) for k, v in answer["ids"].items()}
+                posted += 1
+        except OpenQAError as error:
+            if not repeats:
+                raise
+            # the clones made so far stand: say so, and which repeat failed
+            done = Result(returns=dict(repeats[0], repeats=repeats), changed=bool(posted),
+                          message="cloned job %d %d of %d times" % (source_id, len(repeats), repeat))
+            return failed_after(done, "clone %d of %d" % (number, repeat), error)
         repeats.append(_shape(source_id, ids))
     result = Result(returns=dict(repeats[0], repeats=repeats),
                     changed=bool(posted), warnings=_missing_warning(missing),
