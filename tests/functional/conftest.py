@@ -99,6 +99,9 @@ def api(server: Server) -> requests.Session:
     admin = server.keys["admin"]
     session.auth = (admin["user"], "%s:%s" % (admin["key"], admin["secret"]))
     session.headers["Accept"] = "application/json"
+    # the web UI drops idle keep-alive connections (a playbook run is long enough): a reused one can
+    # be reset as a request goes out, so each test-side request gets a connection of its own
+    session.headers["Connection"] = "close"
     session.base = server.url + "/api/v1/"  # type: ignore[attr-defined]
     return session
 
