@@ -82,7 +82,9 @@ def verbs_table(name: str) -> list:
                         "(`openqa-ctl %s --help` lists the flags)." % (entry.name, entry.name)]
     cli = "openqa-ctl %s ACTION" % entry.name
     lines += ["", "On the command line: `%s --OPTION VALUE` (`%s --help` lists the flags; options with `_` also "
-              "take `-`)." % (cli, cli.replace(" ACTION", " ACTION"))]
+              "take `-`). An option that takes several values takes them repeated or comma-separated, in a task "
+              "too: `--attributes id,result` is `--attributes id --attributes result` (file names excepted)."
+              % (cli, cli.replace(" ACTION", " ACTION"))]
     return lines
 
 

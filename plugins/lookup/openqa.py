@@ -74,7 +74,7 @@ from ansible.utils.display import Display
 
 from ansible_collections.openqa.client.plugins.module_utils import _builds, _groups, _jobs, _workers
 from ansible_collections.openqa.client.plugins.module_utils.envelope import OpenQAError, Status
-from ansible_collections.openqa.client.plugins.module_utils._runner import CONNECTION_NAMES, execute
+from ansible_collections.openqa.client.plugins.module_utils._runner import CONNECTION_NAMES, execute, task_wording
 
 ENTRIES = {entry.name: entry for entry in (_jobs.ENTRY, _workers.ENTRY, _groups.ENTRY, _builds.ENTRY)}
 display = Display()
@@ -118,5 +118,6 @@ class LookupModule(LookupBase):
             display.warning(warning)
         if result.status != Status.OK:
             raise AnsibleLookupError("openqa lookup '%s %s': %s (status %d)"
-                                     % (entry.name, action.name, result.message, int(result.status)))
+                                     % (entry.name, action.name, task_wording(entry, result.message),
+                                        int(result.status)))
         return [result.returns]

@@ -130,7 +130,7 @@ ENTRY = Entry(
                "a body is given); a key given several times is sent several times. In a task a dict (a list value "
                "repeats the key) or a list of KEY=VALUE.", type="raw", positional="*"),
         Option("param_file", "KEY=PATH: send KEY with the content of the file PATH; repeat for several.",
-               multiple=True),
+               multiple=True, commas=False),
         Option("body", "Request body: a dict or list is sent as JSON, a string as it is.", type="raw"),
         Option("data_file", "Send the content of this file as the request body."),
         Option("json", "Label the body application/json (openqa-cli's --json).", type="bool", default=False),

@@ -590,7 +590,7 @@ ENTRY = Entry(
                "repeat it; a key given several times is sent several times. async=1 schedules asynchronously.",
                type="keyvalue", aliases=("var",)),
         Option("param_file", "new: KEY=PATH, send KEY with the content of the file PATH (e.g. "
-               "SCENARIO_DEFINITIONS_YAML=scenarios.yaml); repeat it.", multiple=True),
+               "SCENARIO_DEFINITIONS_YAML=scenarios.yaml); repeat it.", multiple=True, commas=False),
         Option("force", "new: schedule even when the build is already scheduled; restart: as test restart "
                "(missing assets, directly chained parents).", type="bool", default=False),
         Option("skip_parents", "restart: do not restart failed chained parents.", type="bool", default=False),

@@ -10,6 +10,7 @@ imports ansible: the modules pass their AnsibleModule class in (see run_module).
 from __future__ import annotations
 
 import os
+import re
 import traceback
 import typing as t
 
@@ -41,6 +42,18 @@ CONNECTION_OPTIONS = (
            default=DEFAULT_MAX_ANSWER_MB, minimum=1),
 )
 CONNECTION_NAMES = tuple(option.name for option in CONNECTION_OPTIONS)
+
+_FLAG = re.compile(r"(?<![\w-])--[a-z][a-z0-9_-]*")
+
+
+def task_wording(entry: Entry, message: str) -> str:
+    """A message in command-line words ('test status' needs --id) as a task says it (action=status needs id).
+
+    Verbs word their messages for the command line; a module or lookup user never types a flag.
+    """
+    names = {flag: option.name for option in CONNECTION_OPTIONS + entry.options for flag in option.flags}
+    message = re.sub(r"'%s (\w+)'" % re.escape(entry.name), r"action=\1", message)
+    return _FLAG.sub(lambda match: names.get(match.group(0), match.group(0)), message)
 
 
 def connection_values(raw: t.Mapping[str, t.Any]) -> dict:
@@ -176,7 +189,7 @@ def run_module(module_class: t.Any, entry: Entry, supports_check_mode: bool,
         module.warn(warning)
     output = {
         "changed": result.changed,
-        "msg": result.message,
+        "msg": task_wording(entry, result.message),
         "status": int(result.status),
         "returns": result.returns,
         "credential_source": result.credential_source,

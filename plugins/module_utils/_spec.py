@@ -87,7 +87,9 @@ def _split_pairs(value: t.Any, name: str, example: str) -> list:
 # every openqa-ctl call more than the rest of our modules together.
 class Option(t.NamedTuple):
     """One option; ``type`` is str, int, bool, duration, keyvalue or raw (any JSON value, checked by the
-    verb); ``multiple`` repeats it. ``positional`` (an argparse nargs) and ``short`` shape only the CLI."""
+    verb); ``multiple`` repeats it, and a value may also list several separated by commas (as a filter's
+    alternatives do) unless ``commas`` is False (file names). ``positional`` (an argparse nargs) and
+    ``short`` shape only the CLI."""
 
     name: str
     help: str
@@ -101,6 +103,7 @@ class Option(t.NamedTuple):
     positional: str = ""
     short: str = ""
     example: str = "ISO=foo.iso"  # keyvalue: how a pair looks, for the error message
+    commas: bool = True
 
     @property
     def flags(self) -> list:
@@ -126,6 +129,8 @@ class Option(t.NamedTuple):
             return parse_key_values(value, self.name, self.example)
         if self.multiple:
             values = value if isinstance(value, (list, tuple)) else [value]
+            if self.commas:
+                values = [part for v in values for part in (v.split(",") if isinstance(v, str) else [v])]
             return [self._one(v) for v in values]
         if isinstance(value, (list, tuple)):
             if len(value) != 1:

@@ -81,6 +81,13 @@ def test_info_selects_attributes(server, ctl, module_direct):
                            "version": server.fixture["version"]}
     result = module_direct("test", {"action": "info", "id": [job_id], "attributes": ["id", "comments", "version"]})
     assert (result["status"], result["returns"]) == (0, run.returns)
+    # one rule for every list option, as for a filter's alternatives: commas separate values too
+    assert ctl("test", "info", "--id", str(job_id), "--attributes", "id,comments", "--attributes",
+               "version").returns == run.returns
+    task = module_direct("test", {"action": "info", "id": [job_id], "attributes": "id,comments,version"})
+    assert (task["status"], task["returns"]) == (0, run.returns)
+    empty = ctl("test", "info", "--id", str(job_id), "--attributes", "id,,version")
+    assert empty.status == 4 and "attributes is empty" in empty.message
 
 
 def test_info_full_has_previous_results_and_clone_chain(server, ctl, api, make_job):

@@ -61,3 +61,19 @@ def test_missing_requests_is_ansibles_missing_required_lib_message(monkeypatch):
         _runner.run_module(FakeModule, CRASHING, True, missing_required_lib)
     assert FakeModule.outcome["failed"] and FakeModule.outcome["msg"] == missing_required_lib("requests")
     assert "Failed to import the required Python library (requests)" in FakeModule.outcome["msg"]
+
+
+@pytest.mark.parametrize("message, expected", [
+    ("'test status' needs --id", "action=status needs id"),
+    ("ambiguous options: --parent and --skip_children exclude each other; give one",
+     "ambiguous options: parent and skip_children exclude each other; give one"),
+    ("--to-api-key needs --to; --from is the server", "to_api_key needs to; host is the server"),
+    ("--vars KEY=VALUE", "vars KEY=VALUE"),
+    # not an option of this entry, a flag glued to a word, another entry's action
+    ("--worker-host or --bogus", "--worker-host or --bogus"),
+    ("x--id and 'build info'", "x--id and 'build info'"),
+])
+def test_messages_are_worded_for_a_task(message: str, expected: str) -> None:
+    from ansible_collections.openqa.client.plugins.module_utils._jobs import ENTRY
+
+    assert _runner.task_wording(ENTRY, message) == expected
