@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # The release gate of playbooks/schedule_and_gate.yml as a shell script with openqa-ctl, step for step:
-# build new -> wait -> restart the failures once -> wait -> info (the summary). The exit code is the last
+# build new -> wait, restarting the failures once -> info (the summary). The exit code is the last
 # wait's: 0 when every job is ok, 7 when one is not, 8 on timeout.
 # Environment: BUILD GROUP DISTRI VERSION FLAVOR ARCH INTERVAL TIMEOUT, OPENQA_HOST and credentials as
 # openqa-ctl reads them; OPENQA_CTL (default openqa-ctl).
@@ -12,11 +12,6 @@ build=(--id "$BUILD" --group "$GROUP" --distri "$DISTRI" --version "$VERSION" --
 "$ctl" build new --group "$GROUP" \
     --vars "DISTRI=$DISTRI" "VERSION=$VERSION" "FLAVOR=$FLAVOR" "ARCH=$ARCH" "BUILD=$BUILD" > /dev/null || exit
 rc=0
-"$ctl" build wait "${build[@]}" --timeout "$TIMEOUT" --interval "$INTERVAL" > /dev/null || rc=$?
-if [ "$rc" = 7 ]; then
-    "$ctl" build restart "${build[@]}" --filter status=failure > /dev/null || exit
-    rc=0
-    "$ctl" build wait "${build[@]}" --timeout "$TIMEOUT" --interval "$INTERVAL" > /dev/null || rc=$?
-fi
+"$ctl" build wait "${build[@]}" --timeout "$TIMEOUT" --interval "$INTERVAL" --max-attempts 2 > /dev/null || rc=$?
 "$ctl" build info "${build[@]}" --format table >&2 || exit
 exit "$rc"

@@ -366,7 +366,8 @@ def _main(argv: t.Sequence[str]) -> int:
     try:
         for warning in result.warnings:
             _warn(warning)
-        print(present(result.envelope(with_changed=mutating), argv))
+        # a read that may change the server (build wait --max-attempts) says so when it did
+        print(present(result.envelope(with_changed=mutating or result.changed), argv))
         sys.stdout.flush()
     except OSError as error:
         _last_words(EXIT_OUTPUT_FAILED, "cannot write the output (%s); the action ended with status %d: %s"

@@ -19,11 +19,13 @@ from ansible_collections.openqa.client.plugins.module_utils.envelope import (
     AmbiguousError,
     InvalidInputError,
     NotFoundError,
+    OpenQAError,
     RefusedError,
     Result,
     ServerError,
     Status,
     UnreachableError,
+    failed_after,
 )
 from ansible_collections.openqa.client.plugins.module_utils._job_reads import (
     MAX_CLONE_HOPS,
@@ -227,9 +229,10 @@ def _by_test_name(jobs: t.Iterable[dict]) -> t.List[dict]:
     return [{"name": name, "tests": grouped[name]} for name in sorted(grouped)]
 
 
-def _existing_build(client: Client, params: t.Mapping[str, t.Any]) -> t.List[dict]:
+def _existing_build(client: Client, params: t.Mapping[str, t.Any],
+                    runs: t.Optional[t.Dict[int, int]] = None) -> t.List[dict]:
     """The build's latest jobs, one build only: a gate must not judge another group's jobs."""
-    jobs = latest_jobs(client, params)
+    jobs = latest_jobs(client, params, runs)
     if not jobs:
         raise NotFoundError("unknown build: no job has %s on %s" % (_describe(params), client.base_url))
     require_one_build(params, jobs)
@@ -339,9 +342,75 @@ def restart(client: Client, params: dict) -> Result:
                   message=message, warnings=result.warnings)
 
 
+class _RetryFailures:
+    """build wait --max-attempts: once every job is final, restart the not-ok ones whose scenario has run
+    fewer than max_attempts times (in one POST, from the listing in hand) and wait for them in the same
+    polls; "retry each failure once" is then one step with no listing of its own."""
+
+    def __init__(self, client: Client, params: t.Mapping[str, t.Any], runs: t.Dict[int, int]) -> None:
+        self.client = client
+        self.params = params
+        self.runs = runs
+        self.clones: t.Dict[int, int] = {}
+        self.would_restart: t.List[int] = []
+        self.failure: t.Optional[Result] = None
+        self.words: t.Dict[str, str] = {}
+        self.warnings: t.List[str] = []
+        self.used_up: t.List[int] = []
+
+    def __call__(self, bad: t.Dict[int, dict], words: t.Dict[str, str]) -> t.Dict[int, t.Optional[int]]:
+        self.words = dict(words)
+        limit = self.params["max_attempts"]
+        eligible = {int(job["id"]): job for job in bad.values() if self.runs.get(int(job["id"]), 1) < limit}
+        self.used_up = sorted(int(job["id"]) for job in bad.values() if int(job["id"]) not in eligible)
+        if not eligible:
+            return {}
+        outcome = restart_jobs(self.client, sorted(eligible), force=self.params["force"],
+                               skip_parents=self.params["skip_parents"], skip_children=self.params["skip_children"],
+                               skip_ok_result_children=self.params["skip_ok_result_children"], jobs=eligible)
+        self.warnings += outcome.warnings
+        clones = {int(old): new for old, new in (outcome.returns or {}).get("clones", {}).items()}
+        if self.client.check_mode:
+            self.would_restart = sorted(clones)
+            return {}
+        made = {old: new for old, new in clones.items() if new}
+        for old, new in made.items():
+            self.runs[new] = self.runs.get(old, 1) + 1
+            self.words.update((origin, "scheduled") for origin, word in words.items() if int(origin) == old)
+        self.clones.update(made)
+        if outcome.status != Status.OK:
+            self.failure = outcome
+            return {}
+        return made
+
+    def restarted(self) -> str:
+        return "restarted %s (max_attempts %d)" % (
+            ", ".join("%d as %d" % item for item in sorted(self.clones.items())), self.params["max_attempts"])
+
+    def outcome(self, waited: Result) -> Result:
+        if self.would_restart:
+            return Result(returns=waited.returns, warnings=self.warnings,
+                          message="check mode: would restart %s (max_attempts %d) and wait for them" % (
+                              ", ".join(map(str, self.would_restart)), self.params["max_attempts"]))
+        if self.used_up:
+            waited.message += "; not restarted, already run %d times (max_attempts): %s" % (
+                self.params["max_attempts"], ", ".join(map(str, self.used_up)))
+        if self.failure is not None:
+            done = Result(returns=waited.returns, changed=bool(self.clones), warnings=self.warnings,
+                          message=self.restarted() if self.clones else "finished, not ok")
+            return Result(returns=done.returns, status=self.failure.status, changed=done.changed,
+                          warnings=done.warnings, message="%s; then restarting failed: %s" % (
+                              done.message, self.failure.message))
+        if not self.clones:
+            return waited
+        return Result(returns=waited.returns, status=waited.status, changed=True, warnings=self.warnings,
+                      message="%s; %s" % (self.restarted(), waited.message))
+
+
 def wait(client: Client, params: dict) -> Result:
+    runs: t.Dict[int, int] = {}
     try:
-        jobs = _existing_build(client, params)
+        jobs = _existing_build(client, params, runs)
     except NotFoundError:
         if not client.check_mode:
             raise
@@ -351,9 +420,18 @@ def wait(client: Client, params: dict) -> Result:
     selected = select_jobs(jobs, params)
     if not selected:
         return Result(returns={}, message="no job of the build matches the filters")
-    # the listing just read is the first poll: a build that is already final costs no second request
-    return wait_for_jobs(client, [int(job["id"]) for job in selected], timeout=params["timeout"],
-                         interval=params["interval"], listed={int(job["id"]): job for job in selected})
+    retry = _RetryFailures(client, params, runs) if params["max_attempts"] is not None else None
+    try:
+        # the listing just read is the first poll: a build that is already final costs no second request
+        waited = wait_for_jobs(client, [int(job["id"]) for job in selected], timeout=params["timeout"],
+                               interval=params["interval"], listed={int(job["id"]): job for job in selected},
+                               retry=retry)
+    except OpenQAError as error:
+        if retry is None or not retry.clones:
+            raise
+        return failed_after(Result(returns=retry.words, changed=True, message=retry.restarted(),
+                                   warnings=retry.warnings), "waiting for the restarted jobs", error)
+    return retry.outcome(waited) if retry is not None else waited
 
 
 # ---------------------------------------------------------------- new
@@ -599,7 +677,9 @@ ENTRY = Entry(
                type="bool", default=False),
         Option("max_attempts", "restart: leave a job alone when its clone chain already holds this many runs "
                "(the job and those it was restarted from), so that a rerun of a pipeline retries each "
-               "failure only so often: 2 restarts a scenario's first failure once.", type="int"),
+               "failure only so often: 2 restarts a scenario's first failure once. wait: once every job is "
+               "final, restart those not ok by the same rule (and the restart options) and wait for them too.",
+               type="int", minimum=1),
         Option("limit", "search: how many of the group's newest builds to look through.", type="int",
                default=500),
         Option("wait", "new: wait until the jobs are final, as the wait action does (with async=1, first until "
@@ -622,7 +702,8 @@ ENTRY = Entry(
                options=("group", "vars", "param_file", "force", "wait", "timeout", "interval"), required=("vars",),
                mutating=True),
         Action("wait", wait, "wait until the build's latest jobs are final; status 7 when one is not ok",
-               options=IDENTITY + SELECTION + ("timeout", "interval"), required=("id",),
+               options=IDENTITY + SELECTION + ("timeout", "interval", "max_attempts", "force", "skip_parents",
+                                               "skip_children", "skip_ok_result_children"), required=("id",),
                conflicts=(("group", "groupid"),)),
     ),
 )

@@ -193,9 +193,35 @@ def _parent_name(client: Client, parent_id: int) -> t.Optional[str]:
     return parents[0]["name"] if parents else None
 
 
+def _parent_info(client: Client, parent_id: int, days: str) -> Result:
+    """A parent group: its builds summed over its job groups, as the dashboard shows them."""
+    try:
+        parents = client.get("parent_groups/%d" % parent_id)
+    except NotFoundError:
+        parents = []
+    if not parents:
+        raise NotFoundError("unknown group: there is no parent group %d on %s" % (parent_id, client.base_url))
+    parent = parents[0]
+    builds: list = []
+    for entry in _dashboard(client, ["^%s" % perl_literal(parent["name"] + " / ")], days):
+        if entry["group"]["id"] == parent_id and entry.get("children"):
+            builds = _build_rows(entry.get("build_results") or [])
+    return Result(returns={
+        "id": parent_id,
+        "name": parent["name"],
+        "kind": "parent_group",
+        "parent": None,
+        "priority": parent.get("default_priority"),
+        "description": parent.get("description"),
+        "builds": builds,
+    })
+
+
 def info(client: Client, params: dict) -> Result:
-    group = get_group(client, params["id"])
     days = _days(params["builds_younger"])
+    if params["kind"] == "parent_group":
+        return _parent_info(client, params["id"], days)
+    group = get_group(client, params["id"])
     parent_name = None
     warnings: t.List[str] = []
     builds = _builds_from_api(client, group["id"], days, warnings)
@@ -207,6 +233,7 @@ def info(client: Client, params: dict) -> Result:
     return Result(returns={
         "id": group["id"],
         "name": group["name"],
+        "kind": "job_group",
         "parent": {"id": parent_id, "name": parent_name} if parent_id else None,
         "priority": group.get("default_priority"),
         "description": group.get("description"),
@@ -225,11 +252,13 @@ ENTRY = Entry(
                type="bool", default=False),
         Option("builds_younger", "Only builds with a job created within this age (e.g. 10d, 12h).",
                type="duration"),
+        Option("kind", "info: what the id numbers, as search's kind says: job and parent groups are numbered "
+               "separately.", choices=("job_group", "parent_group"), default="job_group"),
     ),
     actions=(
         Action("search", search, "job groups and parent groups by name, with their builds (newest first)",
                options=("name", "regex")),
         Action("info", info, "a job group: name, parent, priority, description and its builds' job counts",
-               options=("id", "builds_younger"), required=("id",), aliases=("display",)),
+               options=("id", "builds_younger", "kind"), required=("id",), aliases=("display",)),
     ),
 )

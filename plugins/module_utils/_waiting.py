@@ -57,15 +57,38 @@ class _Tracker:
                 self.final[origin] = job
         return moved
 
+    def not_ok(self) -> t.Dict[int, dict]:
+        return {origin: job for origin, job in self.final.items() if job_status(job) not in OK_RESULTS}
+
+    def restarted(self, clones: t.Mapping[int, t.Optional[int]]) -> bool:
+        """Follow restarts made by this wait (old id -> new id): those jobs are pending again."""
+        moved = False
+        for origin, current in self.current.items():
+            new = clones.get(current)
+            if new:
+                self.current[origin] = new
+                self.latest[origin] = {"id": new, "state": "scheduled", "result": "none"}
+                self.final.pop(origin, None)
+                moved = True
+        return moved
+
     def words(self) -> t.Dict[str, str]:
         return {str(origin): job_status(self.latest[origin]) for origin in self.current if origin in self.latest}
 
 
+# Given the final jobs that are not ok (by the id they were asked for) and the status words so far,
+# restarts those it should and answers {old id: new id}; nothing restarted ends the wait.
+Retry = t.Callable[[t.Dict[int, dict], t.Dict[str, str]], t.Mapping[int, t.Optional[int]]]
+
+
 def wait_for_jobs(client: Client, job_ids: t.Sequence[int], *, timeout: float, interval: float,
-                  follow: bool = True, listed: t.Optional[t.Mapping[int, dict]] = None) -> Result:
+                  follow: bool = True, listed: t.Optional[t.Mapping[int, dict]] = None,
+                  retry: t.Optional[Retry] = None) -> Result:
     """Poll until every job is final; returns ``{str(id): status word}`` for the ids asked for.
 
     ``listed``: the jobs as the caller just listed them (build wait); they count as the first poll.
+    ``retry``: called once every job is final and some are not ok; the jobs it restarts are waited for
+    in the same polls (build wait --max-attempts).
 
     With ``follow`` a restarted job is replaced by its clone (the word is the clone's).
     In check mode it polls once and returns at once, status OK when jobs are still pending.
@@ -85,6 +108,9 @@ def wait_for_jobs(client: Client, job_ids: t.Sequence[int], *, timeout: float, i
         if tracker.update(jobs):
             continue
         if not tracker.pending_ids():
+            bad = tracker.not_ok()
+            if bad and retry is not None and tracker.restarted(retry(bad, tracker.words())):
+                continue
             return _finished(tracker.words())
         if client.check_mode:
             return _not_waiting(tracker.words())

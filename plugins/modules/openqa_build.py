@@ -32,6 +32,9 @@ options:
         not cancelled nor obsoleted, nothing is posted and their ids are returned. O(force) schedules anyway.
         A POST that fails in transit is never repeated; the server is read back to find what it scheduled.
       - V(wait) waits until the build's latest jobs (those matching the filters) are final, following restarts.
+        With O(max_attempts) it restarts the jobs that end not ok (one request, from the listing it polls) and
+        waits for the restarts too: "retry each failure once" in one task. C(changed) is V(true) when it
+        restarted, and the message says which job was restarted as which.
     type: str
     required: true
     choices: [search, info, restart, new, wait]
@@ -105,22 +108,23 @@ options:
   force:
     description:
       - With V(new), schedule even when the build is already scheduled.
-      - With V(restart), restart despite missing assets or directly chained parents.
+      - With V(restart) (and V(wait) with O(max_attempts)), restart despite missing assets or directly chained
+        parents.
     type: bool
     default: false
   skip_parents:
     description:
-      - With V(restart), do not restart failed chained parents.
+      - With V(restart) (and V(wait) with O(max_attempts)), do not restart failed chained parents.
     type: bool
     default: false
   skip_children:
     description:
-      - With V(restart), do not restart children.
+      - With V(restart) (and V(wait) with O(max_attempts)), do not restart children.
     type: bool
     default: false
   skip_ok_result_children:
     description:
-      - With V(restart), do not restart passed or softfailed children.
+      - With V(restart) (and V(wait) with O(max_attempts)), do not restart passed or softfailed children.
     type: bool
     default: false
   max_attempts:
@@ -128,6 +132,8 @@ options:
       - With V(restart), leave a job alone when its clone chain already holds this many runs (the job and the
         jobs it was restarted from). V(2) retries each failure once, however often the play runs.
       - The message names the jobs left alone; when nothing else is to do, C(changed) is V(false).
+      - With V(wait), once every job is final, restart those that are not ok by the same rule and wait for
+        them as well; without it a wait never restarts. In check mode it says what it would restart.
     type: int
   limit:
     description:
@@ -223,7 +229,10 @@ returns:
       a job whose final result is not ok also has C(failure), the first failed module (V(null) when none failed),
       and with O(bugs) C(bug), the newest bug reference in its comments, when there is one.'
     - V(restart) and V(new) return a dict, see its keys below.
-    - V(wait) returns a dict mapping each job id (as a string) to its status word.
+    - V(wait) returns a dict mapping each job id (as a string) to its status word; a job it restarted
+      (O(max_attempts)) keeps its id there with its restart's word, and its new id is in the message.
+    - When a poll fails after V(wait) restarted jobs, the module fails with C(changed=true) and the words known
+      then (V(scheduled) for the restarts).
     - 'With status 3, C({"candidates": [{"group", "groupid", "distri", "version"}]}).'
     - When a poll of O(wait) fails after V(new) scheduled jobs, the module fails with C(changed=true) and the ids.
   returned: success, with status 3 or 9, with status 7 (a job not ok) or 8 (timeout) after a wait, which a gate

@@ -43,6 +43,14 @@ options:
       - With V(info), only builds that have a job created within this age, such as V(10d), V(12h) or V(90m)
         (units s, m, h, d, w). Without it, all builds.
     type: str
+  kind:
+    description:
+      - With V(info), what O(id) numbers: job groups and parent groups are numbered separately, so the same
+        number can name one of each. V(search) returns each group's C(kind).
+      - A parent group's C(builds) count the jobs of all its job groups.
+    type: str
+    choices: [job_group, parent_group]
+    default: job_group
 extends_documentation_fragment:
   - openqa.client.connection
   - openqa.client.connection.attributes
@@ -67,6 +75,7 @@ EXAMPLES = r"""
     host: https://openqa.example.com
     action: info
     id: "{{ found.returns.groups[0].id }}"
+    kind: "{{ found.returns.groups[0].kind }}"
     builds_younger: 10d
   register: group
 
@@ -84,7 +93,7 @@ returns:
       V(job_group) or V(parent_group)
       (their ids are separate sequences) and C(builds) the build names, newest first (a parent's are its
       children's).
-    - For V(info), C(id), C(name), C(parent) (C({"id", "name"}) or null), C(priority) (the group's default job
+    - For V(info), C(id), C(name), C(kind) (as O(kind)), C(parent) (C({"id", "name"}) or null), C(priority) (the group's default job
       priority), C(description) and C(builds), newest first, each with C(build), C(version) and the job counts
       C(passed), C(softfailed), C(failed) (also incomplete and other not-ok results), C(skipped) (cancelled,
       obsoleted, ...), C(unfinished) (scheduled or running) and C(total).
@@ -93,6 +102,7 @@ returns:
   sample:
     id: 1
     name: openSUSE Tumbleweed
+    kind: job_group
     parent: {id: 1, name: openSUSE}
     priority: 50
     description: null

@@ -563,6 +563,40 @@ def test_wait_in_check_mode_returns_at_once_in_cli_and_module(server, ctl, modul
     assert ctl("build", "wait", "--id", unique()).status == 2
 
 
+def test_wait_max_attempts_restarts_each_failure_once_and_waits_for_it(server, ctl, module, api, make_job):
+    """The gate's "retry each failure once" in one step: the poll's listing picks the failures, one POST."""
+    build = unique()
+    ids = seed(make_job, build, [("raid0", "x86_64", "failed"), ("raid1", "x86_64", "passed")])
+    failed, passed = str(ids["x86_64/raid0"]), str(ids["x86_64/raid1"])
+    args = ("build", "wait", "--id", build, "--max-attempts", "2", "--timeout", "0", *server.cli_creds())
+    check = ctl(*args, "--check")
+    assert (check.rc, check.returns) == (0, {failed: "failed", passed: "passed"})
+    assert check.message == "check mode: would restart %s (max_attempts 2) and wait for them" % failed
+    assert api_get(api, "jobs/%s" % failed)["job"]["clone_id"] is None
+    first = ctl(*args)
+    clone = api_get(api, "jobs/%s" % failed)["job"]["clone_id"]
+    assert clone and (first.status, first.envelope["invocation"]["changed"]) == (8, True)
+    assert first.returns == {failed: "scheduled", passed: "passed"}
+    assert first.message.startswith("restarted %s as %d (max_attempts 2); timeout after 0 s" % (failed, clone))
+    # the restart is pending: nothing more to restart; once it failed too, the scenario has had its 2 runs
+    # (a read shows "changed" in its envelope only when it did change something)
+    assert ctl(*args).envelope["invocation"] == {"status": 8, "message": "timeout after 0 s: still pending: %d"
+                                                 % clone}
+    api_post(api, "jobs/%d/set_done" % clone, result="failed")
+    used_up = ctl(*args)
+    assert used_up.status == 7 and "changed" not in used_up.envelope["invocation"]
+    assert used_up.returns == {str(clone): "failed", passed: "passed"}
+    assert used_up.message == "finished, not ok: %d failed; not restarted, already run 2 times (max_attempts): " \
+        "%d" % (clone, clone)
+    mod = module("build", {"action": "wait", "id": build, "max_attempts": 2, "timeout": 0, **server.creds()})
+    assert (mod.status, mod.result["changed"], mod.result["msg"]) == (7, False, used_up.message)
+    assert api_get(api, "jobs/%d" % clone)["job"]["clone_id"] is None
+    # without max_attempts a wait never restarts
+    plain = seed(make_job, unique(), [("raid0", "x86_64", "failed")])["x86_64/raid0"]
+    assert ctl("build", "wait", "--id", api_get(api, "jobs/%d" % plain)["job"]["settings"]["BUILD"]).status == 7
+    assert api_get(api, "jobs/%d" % plain)["job"]["clone_id"] is None
+
+
 def test_new_then_wait_reports_the_scheduled_jobs(server, ctl):
     build = unique()
     run = ctl("build", "new", "--group", str(server.fixture["group_id"]), *var_flags(iso_vars(build, "aarch64")),

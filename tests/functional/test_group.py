@@ -28,7 +28,8 @@ def own_group(api, make_job) -> t.Callable[..., dict]:
 
     def create(description: str = "made by test_group") -> dict:
         parent_name = unique("WG Parent")
-        parent_id = api_post(api, "parent_groups", name=parent_name)["id"]
+        parent_id = api_post(api, "parent_groups", name=parent_name, description="the WG groups",
+                             default_priority=40)["id"]
         name = unique("WG Group (x86_64)")
         group_id = api_post(api, "job_groups", name=name, parent_id=parent_id, description=description,
                             default_priority=42)["id"]
@@ -116,10 +117,27 @@ def test_info_has_metadata_and_counts_newest_first(ctl, own_group):
     group = own_group(description="nightly runs")
     run = ctl("group", "info", "--id", str(group["id"]))
     assert run.envelope == {"invocation": OK, "returns": {
-        "id": group["id"], "name": group["name"],
+        "id": group["id"], "name": group["name"], "kind": "job_group",
         "parent": {"id": group["parent_id"], "name": group["parent_name"]},
         "priority": 42, "description": "nightly runs", "builds": EXPECTED_BUILDS}}
     assert ctl("group", "display", "--id", str(group["id"])).envelope == run.envelope
+
+
+def test_a_parent_group_id_is_read_as_one_with_kind(ctl, module_direct, api, own_group):
+    """Job and parent groups are numbered separately: a parent's id names another job group or none."""
+    group = own_group(description="nightly runs")
+    run = ctl("group", "info", "--id", str(group["parent_id"]), "--kind", "parent_group")
+    assert run.envelope == {"invocation": OK, "returns": {
+        "id": group["parent_id"], "name": group["parent_name"], "kind": "parent_group", "parent": None,
+        "priority": 40, "description": "the WG groups", "builds": EXPECTED_BUILDS}}
+    task = module_direct("group", {"action": "info", "id": group["parent_id"], "kind": "parent_group"})
+    assert (task["status"], task["returns"]) == (0, run.returns)
+    searched = ctl("group", "search", "--name", group["parent_name"]).returns["groups"]
+    assert [(g["id"], g["kind"]) for g in searched] == [(group["parent_id"], "parent_group")]
+    as_job_group = ctl("group", "info", "--id", str(group["parent_id"]))
+    assert as_job_group.status == 2 or as_job_group.returns["name"] != group["parent_name"]
+    unknown = ctl("group", "info", "--id", "987654321", "--kind", "parent_group")
+    assert unknown.status == 2 and unknown.message.startswith("unknown group: there is no parent group 987654321")
 
 
 def test_restarted_jobs_count_once(ctl, api, own_group):
