@@ -45,8 +45,8 @@ options:
     type: str
   kind:
     description:
-      - With V(info), what O(id) numbers: job groups and parent groups are numbered separately, so the same
-        number can name one of each. V(search) returns each group's C(kind).
+      - With V(info), what O(id) numbers. Job groups and parent groups are numbered separately, so the same
+        number can name one of each; V(search) returns each group's C(kind).
       - A parent group's C(builds) count the jobs of all its job groups.
     type: str
     choices: [job_group, parent_group]
