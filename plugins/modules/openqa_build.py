@@ -33,7 +33,7 @@ options:
         A POST that fails in transit is never repeated; the server is read back to find what it scheduled.
       - V(wait) waits until the build's latest jobs (those matching the filters) are final, following restarts.
         With O(max_attempts) it restarts the jobs that end not ok (one request, from the listing it polls) and
-        waits for the restarts too: "retry each failure once" in one task. C(changed) is V(true) when it
+        waits for the restarts too, so that "retry each failure once" is one task. C(changed) is V(true) when it
         restarted, and the message says which job was restarted as which.
     type: str
     required: true
