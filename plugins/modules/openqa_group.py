@@ -93,10 +93,10 @@ returns:
       V(job_group) or V(parent_group)
       (their ids are separate sequences) and C(builds) the build names, newest first (a parent's are its
       children's).
-    - For V(info), C(id), C(name), C(kind) (as O(kind)), C(parent) (C({"id", "name"}) or null), C(priority)
-      (the group's default job priority), C(description) and C(builds), newest first, each with C(build),
-      C(version) and the job counts C(passed), C(softfailed), C(failed) (also incomplete and other not-ok results), C(skipped) (cancelled,
-      obsoleted, ...), C(unfinished) (scheduled or running) and C(total).
+    - For V(info), C(id), C(name), C(kind) (as O(kind)), C(parent) (C({"id", "name"}) or null), C(priority) (the
+      group's default job priority), C(description) and C(builds), newest first, each with C(build), C(version) and
+      the job counts C(passed), C(softfailed), C(failed) (also incomplete and other not-ok results), C(skipped)
+      (cancelled, obsoleted, ...), C(unfinished) (scheduled or running) and C(total).
   returned: success
   type: dict
   sample:
