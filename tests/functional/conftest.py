@@ -93,15 +93,23 @@ def _only_on_server_version(request: pytest.FixtureRequest) -> None:
             pytest.skip("openQA %s only (this server: %s)" % ("/".join(marker.args), version))
 
 
+class _FreshConnections(requests.Session):
+    """A session that never reuses a connection: the web UI drops idle keep-alive connections (a
+    playbook run is long enough), and a pooled one can be found closed just as a request goes out."""
+
+    def request(self, *args: t.Any, **kwargs: t.Any) -> requests.Response:  # type: ignore[override]
+        try:
+            return super().request(*args, **kwargs)
+        finally:
+            self.close()
+
+
 @pytest.fixture(scope="session")
 def api(server: Server) -> requests.Session:
-    session = requests.Session()
+    session = _FreshConnections()
     admin = server.keys["admin"]
     session.auth = (admin["user"], "%s:%s" % (admin["key"], admin["secret"]))
     session.headers["Accept"] = "application/json"
-    # the web UI drops idle keep-alive connections (a playbook run is long enough): a reused one can
-    # be reset as a request goes out, so each test-side request gets a connection of its own
-    session.headers["Connection"] = "close"
     session.base = server.url + "/api/v1/"  # type: ignore[attr-defined]
     return session
 

@@ -420,6 +420,22 @@ def test_wait_failing_after_the_change_keeps_changed_and_the_new_ids(server, pro
     assert "then waiting for" in result.message and "HTTP 503" in result.message
 
 
+def test_build_wait_failing_after_its_restart_keeps_changed_and_says_what_it_restarted(server, proxy, api,
+                                                                                         make_job):
+    build = unique("waitretry")
+    failed = make_job(result="failed", BUILD=build)
+    # the build's listing (jobs?build=) goes through; every poll by id after the restart fails
+    proxy.add(Fault("status", status=503, method="GET", path=r"/jobs\?ids="))
+    result = run(proxy.url, "build", "wait", server.creds(), retries=0, id=build, max_attempts=2, interval=0.1,
+                 timeout=30.0)
+    clone = api_get(api, "jobs/%d" % failed)["job"]["clone_id"]
+    assert clone and (result.status, result.changed) == (Status.SERVER_ERROR, True), result.message
+    assert result.returns == {str(failed): "scheduled"}
+    assert result.message.startswith("restarted %d as %d (max_attempts 2); then waiting for the restarted jobs "
+                                     "failed" % (failed, clone)) and "HTTP 503" in result.message
+    assert len(proxy.requests("POST")) == 1
+
+
 @pytest.mark.server_version("4.6")  # newer openQA takes the comment inside the restart request: no later step
 def test_module_and_cli_report_the_change_when_a_later_step_fails(server, proxy, api, make_job, ctl, module_direct):
     """The module fails with changed=true and the ids; the CLI's envelope keeps "changed": true and the ids."""
