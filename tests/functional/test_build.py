@@ -14,12 +14,17 @@ import pytest
 import requests
 from conftest import api_get, api_post
 
-from ansible_collections.openqa.client.plugins.module_utils import _builds
+from ansible_collections.openqa.client.plugins.module_utils import _builds, _runner
 from ansible_collections.openqa.client.plugins.module_utils.client import OpenQAClient
 from ansible_collections.openqa.client.plugins.module_utils.envelope import OpenQAError, Result
 
 SUITES = ("gnome", "raid0", "raid1", "textmode")
 MACHINE = {"x86_64": "64bit", "aarch64": "aarch64"}
+
+
+def in_task_words(message: str) -> str:
+    """A CLI message as the module words it (options, not flags)."""
+    return _runner.task_wording(_builds.ENTRY, message)
 
 
 def unique(prefix: str = "b") -> str:
@@ -338,7 +343,7 @@ def test_same_build_in_two_groups_is_ambiguous_until_narrowed(server, ctl, modul
                   for g in own_groups]
     assert cli.rc == cli.status == 3 and cli.message.startswith("ambiguous options")
     assert cli.returns == {"candidates": candidates}
-    assert mod.status == 3 and mod.returns == cli.returns and mod.result["msg"] == cli.message
+    assert mod.status == 3 and mod.returns == cli.returns and mod.result["msg"] == in_task_words(cli.message)
     assert api_get(api, "jobs/%d" % first)["job"]["clone_id"] is None
     # reads resolve the build the same way: a gate must not judge another group's jobs
     for action in ("info", "wait"):
@@ -432,11 +437,12 @@ def test_new_error_answers_are_surfaced_alike_in_cli_and_module(server, ctl, mod
         values = dict(iso_vars(build), **extra) if case != "missing parameters" else extra
         if kind == "cli":
             run = ctl("build", "new", "--group", group, *var_flags(values), *server.cli_creds())
-            seen[kind] = (run.status, _normalised(run.message, build), run.returns)
+            seen[kind] = (run.status, _normalised(in_task_words(run.message), build), run.returns)
         else:
             run = module("build", {"action": "new", "group": group, "vars": values, **server.creds()})
             seen[kind] = (run.status, _normalised(run.result["msg"], build), run.returns)
-        assert seen[kind][0] == status and seen[kind][1].startswith(_normalised(start, build)), seen[kind]
+        assert seen[kind][0] == status and seen[kind][1].startswith(_normalised(in_task_words(start), build)), \
+            seen[kind]
     assert seen["cli"][:2] == seen["module"][:2]
     cli_returns, mod_returns = seen["cli"][2], seen["module"][2]
     assert (cli_returns is None) == (mod_returns is None)
@@ -454,7 +460,7 @@ def test_new_check_mode_predicts_the_failure_with_the_same_status(server, ctl, m
     values = dict(iso_vars(build), **extra) if case != "missing parameters" else extra
     run = ctl("build", "new", "--group", group, *var_flags(values), "--check", *server.cli_creds())
     mod = module("build", {"action": "new", "group": group, "vars": values, **server.creds()}, check=True)
-    assert (run.rc, run.status, mod.status, mod.result["msg"]) == (status, status, status, run.message)
+    assert (run.rc, run.status, mod.status, mod.result["msg"]) == (status, status, status, in_task_words(run.message))
     assert "would" in run.message or case.startswith(("unknown group", "missing"))
     assert product_count(server, build) == 0
 
