@@ -495,8 +495,10 @@ def test_unsendable_credentials_are_status_4_before_any_request(creds):
 
 def test_ctrl_c_during_wait_is_an_envelope_and_exit_130():
     with HostileServer(lambda request: request.json({"jobs": [fake_job(1, state="running", result="none")]})) as fake:
+        # SIGINT as a terminal delivers it: a suite started in the background (cmd &) passes it on ignored
         proc = subprocess.Popen(CTL + ["test", "wait", "--id", "1", "--interval", "30", "--host", fake.url],
-                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=ctl_env())
+                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=ctl_env(),
+                                preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
         assert fake.got_request.wait(60)
         proc.send_signal(signal.SIGINT)
         out, err = proc.communicate(timeout=60)

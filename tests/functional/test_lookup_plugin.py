@@ -75,7 +75,7 @@ def test_errors_carry_the_envelope_message(server):
     bad = lookup(server, "lookup('openqa.client.openqa', 'test', 'info', id=[1], attributes=['bogus'], host=url)")
     assert "unknown attribute bogus" in bad.stdout + bad.stderr
     stray = lookup(server, "lookup('openqa.client.openqa', 'worker', 'info', id=1, status='idle', host=url)")
-    assert "option status is not used by 'worker info'" in stray.stdout + stray.stderr
+    assert "option status is not used by action=info" in stray.stdout + stray.stderr
     typo = lookup(server, "lookup('openqa.client.openqa', 'worker', 'info', idd=1, host=url)")
     assert "unknown option idd for 'worker info': its options are id, display" in typo.stdout + typo.stderr
     entry = lookup(server, "lookup('openqa.client.openqa', 'job', 'info', host=url)")
