@@ -186,8 +186,9 @@ def report(gate: dict) -> t.List[str]:
                 size, way, row["rc"], row["requests"], row["requests"] / 4.0, row["own"], row["wall"],
                 row["standin"], kinds))
     lines += ["", "Above the floor, openqa.client's ways (build new, build wait --max-attempts 2, build info) make "
-              "two requests more: the listing that keeps `build new` idempotent (a rerun must not schedule "
-              "twice) and the summary's read of the build (test names, machines, first failed modules). "
+              "three requests more: the group lookup before POST isos (an unknown group fails before anything "
+              "is scheduled), the listing that keeps `build new` idempotent (a rerun must not schedule twice) "
+              "and the summary's read of the build (test names, machines, first failed modules). "
               "The failures are restarted from the listing the wait polls, in one POST, and waited for in the "
               "same polls.", ""]
     return lines
