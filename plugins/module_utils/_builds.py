@@ -354,12 +354,13 @@ class _RetryFailures:
         self.clones: t.Dict[int, int] = {}
         self.would_restart: t.List[int] = []
         self.failure: t.Optional[Result] = None
-        self.words: t.Dict[str, str] = {}
+        self.words: t.Callable[[], t.Dict[str, str]] = dict
         self.warnings: t.List[str] = []
         self.used_up: t.List[int] = []
 
-    def __call__(self, bad: t.Dict[int, dict], words: t.Dict[str, str]) -> t.Dict[int, t.Optional[int]]:
-        self.words = dict(words)
+    def __call__(self, bad: t.Dict[int, dict],
+                 words: t.Callable[[], t.Dict[str, str]]) -> t.Dict[int, t.Optional[int]]:
+        self.words = words  # after an error: the words as the wait knew them (a restart is "scheduled")
         limit = self.params["max_attempts"]
         eligible = {int(job["id"]): job for job in bad.values() if self.runs.get(int(job["id"]), 1) < limit}
         self.used_up = sorted(int(job["id"]) for job in bad.values() if int(job["id"]) not in eligible)
@@ -376,7 +377,6 @@ class _RetryFailures:
         made = {old: new for old, new in clones.items() if new}
         for old, new in made.items():
             self.runs[new] = self.runs.get(old, 1) + 1
-            self.words.update((origin, "scheduled") for origin, word in words.items() if int(origin) == old)
         self.clones.update(made)
         if outcome.status != Status.OK:
             self.failure = outcome
@@ -429,7 +429,7 @@ def wait(client: Client, params: dict) -> Result:
     except OpenQAError as error:
         if retry is None or not retry.clones:
             raise
-        return failed_after(Result(returns=retry.words, changed=True, message=retry.restarted(),
+        return failed_after(Result(returns=retry.words(), changed=True, message=retry.restarted(),
                                    warnings=retry.warnings), "waiting for the restarted jobs", error)
     return retry.outcome(waited) if retry is not None else waited
 

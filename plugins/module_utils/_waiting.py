@@ -76,9 +76,9 @@ class _Tracker:
         return {str(origin): job_status(self.latest[origin]) for origin in self.current if origin in self.latest}
 
 
-# Given the final jobs that are not ok (by the id they were asked for) and the status words so far,
-# restarts those it should and answers {old id: new id}; nothing restarted ends the wait.
-Retry = t.Callable[[t.Dict[int, dict], t.Dict[str, str]], t.Mapping[int, t.Optional[int]]]
+# Given the final jobs that are not ok (by the id they were asked for) and what tells the status words
+# at any later time, restarts those it should and answers {old id: new id}; nothing restarted ends the wait.
+Retry = t.Callable[[t.Dict[int, dict], t.Callable[[], t.Dict[str, str]]], t.Mapping[int, t.Optional[int]]]
 
 
 def wait_for_jobs(client: Client, job_ids: t.Sequence[int], *, timeout: float, interval: float,
@@ -109,7 +109,7 @@ def wait_for_jobs(client: Client, job_ids: t.Sequence[int], *, timeout: float, i
             continue
         if not tracker.pending_ids():
             bad = tracker.not_ok()
-            if bad and retry is not None and tracker.restarted(retry(bad, tracker.words())):
+            if bad and retry is not None and tracker.restarted(retry(bad, tracker.words)):
                 continue
             return _finished(tracker.words())
         if client.check_mode:

@@ -93,3 +93,33 @@ def test_check_mode_polls_once_and_never_sleeps(clock):
     result = _waiting.wait_for_jobs(client, [1, 2], timeout=3600, interval=5)
     assert (result.status, result.returns, clock["t"]) == (Status.OK, {"1": "passed", "2": "running"}, 0.0)
     assert len(client.requests) == 1 and result.message.startswith("check mode: not waiting for 1 pending jobs (2)")
+
+
+def test_retry_restarts_once_everything_is_final_and_waits_for_the_restarts(clock):
+    client = ScriptedClient([{1: FAILED, 2: PASSED, 3: PENDING}, {1: FAILED, 3: FAILED}, {5: PENDING}, {5: PASSED}])
+    calls = []
+
+    def retry(bad, words):
+        calls.append((sorted(bad), words()))
+        return {1: 5} if len(calls) == 1 else {}
+
+    result = _waiting.wait_for_jobs(client, [1, 2, 3], timeout=100, interval=5, retry=retry)
+    # called only when nothing was pending; 3 is not ok but not restarted, 1's restart is waited for
+    assert calls[0] == ([1, 3], {"1": "failed", "2": "passed", "3": "failed"})
+    assert calls[1] == ([3], {"1": "passed", "2": "passed", "3": "failed"})
+    assert (result.status, result.returns) == (Status.NOT_OK, {"1": "passed", "2": "passed", "3": "failed"})
+    assert client.requests == [[1, 2, 3], [3], [5], [5]]
+
+
+def test_a_restart_is_scheduled_until_a_poll_says_otherwise(clock):
+    client = ScriptedClient([{1: FAILED}])
+    seen = {}
+
+    def retry(bad, words):
+        seen["words"] = words
+        return {1: 7}
+
+    client.polls.append({})  # the restart's poll finds nothing: status 2 for the unknown id
+    with pytest.raises(NotFoundError):
+        _waiting.wait_for_jobs(client, [1], timeout=100, interval=5, retry=retry)
+    assert seen["words"]() == {"1": "scheduled"}
