@@ -420,8 +420,8 @@ def test_wait_failing_after_the_change_keeps_changed_and_the_new_ids(server, pro
     assert "then waiting for" in result.message and "HTTP 503" in result.message
 
 
-def test_build_wait_failing_after_its_restart_keeps_changed_and_says_what_it_restarted(server, proxy, api,
-                                                                                         make_job):
+def test_build_wait_failing_after_its_restart_keeps_changed_and_says_what_restarted(
+        server, proxy, api, make_job):
     build = unique("waitretry")
     failed = make_job(result="failed", BUILD=build)
     # the build's listing (jobs?build=) goes through; every poll by id after the restart fails
