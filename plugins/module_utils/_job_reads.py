@@ -184,6 +184,13 @@ def parent_ids(job: t.Mapping[str, t.Any]) -> t.List[int]:
     return sorted({int(i) for kind in DEPENDENCY_TYPES for i in parents.get(kind) or []})
 
 
+def relative_ids(job: t.Mapping[str, t.Any]) -> t.List[int]:
+    """Parents and children of every dependency kind: the jobs openQA may restart in the same cluster."""
+    relatives = {int(i) for side in ("parents", "children") for kind in DEPENDENCY_TYPES
+                 for i in (job.get(side) or {}).get(kind) or []}
+    return sorted(relatives)
+
+
 def id_list(ids: t.Iterable[int]) -> str:
     return ", ".join(str(i) for i in ids)
 

@@ -27,6 +27,7 @@ from ansible_collections.openqa.client.plugins.module_utils._job_reads import (
     list_jobs,
     newest_clone,
     parent_ids,
+    relative_ids,
 )
 
 if t.TYPE_CHECKING:
@@ -70,7 +71,7 @@ def restart_jobs(client: Client, job_ids: t.List[int], *, force: bool = False, s
     if max_attempts is not None:
         plan.drop_used_up(client, max_attempts)
     if not plan.to_post:
-        return plan.shaped(plan.nothing_to_do())
+        return plan.shaped(plan.nothing_to_do(client))
     if client.check_mode:
         return plan.shaped(Result(returns=[], changed=True, warnings=plan.warnings,
                                   message="would restart %s" % id_list(plan.to_post)))
@@ -172,14 +173,26 @@ class _RestartPlan:
         return "not restarted, already run %d times (max_attempts): %s" % (
             self.max_attempts or 0, id_list(self.used_up))
 
-    def nothing_to_do(self) -> Result:
+    def nothing_to_do(self, client: Client) -> Result:
         if self.existing or self.used_up:
-            returns = [self.existing[i] for i in self.job_ids if i in self.existing]
+            self._restarted_relatives(client)
+            returns = self._ordered_new_ids(self.clones)
             done = ", ".join("%d as %d" % (i, self.existing[i]) for i in self.job_ids if i in self.existing)
             parts = (["already restarted: %s" % done] if done else []) + ([self.used_up_note()] if self.used_up else [])
             return Result(returns=returns, warnings=self.warnings, message="; ".join(parts))
         raise RefusedError("not restarted: job %s has not run yet (state scheduled or assigned); openQA "
                            "restarts only jobs that started or finished" % id_list(self.pristine))
+
+    def _restarted_relatives(self, client: Client) -> None:
+        """A rerun names what the first run did: the clones of the relatives openQA restarted together
+        with the jobs (their cluster), found level by level (one listing each) through restarted jobs."""
+        seen = set(self.job_ids)
+        frontier = {r for i in self.existing for r in relative_ids(self.jobs[i])} - seen
+        while frontier:
+            seen |= frontier
+            restarted = {i: job for i, job in list_jobs(client, frontier).items() if job.get("clone_id")}
+            self.clones.update((i, int(job["clone_id"])) for i, job in restarted.items())
+            frontier = {r for job in restarted.values() for r in relative_ids(job)} - seen
 
     def interpret(self, answer: t.Mapping[str, t.Any]) -> Result:
         clones = self.clones
@@ -231,15 +244,14 @@ class _RestartPlan:
         return result
 
     def _ordered_new_ids(self, clones: t.Dict[int, int]) -> t.List[int]:
+        """For each job asked for, its restarted parents' new ids and then its own; then the rest."""
         ordered: t.List[int] = []
         for job_id in self.job_ids:
+            ordered += [clones[old] for old in parent_ids(self.jobs[job_id]) if old in clones]
             if job_id in self.existing:
                 ordered.append(self.existing[job_id])
-                continue
-            restarted = self.stands_for.get(job_id, job_id)
-            for old in parent_ids(self.jobs[job_id]) + [restarted]:
-                if old in clones:
-                    ordered.append(clones[old])
+            elif self.stands_for.get(job_id, job_id) in clones:
+                ordered.append(clones[self.stands_for.get(job_id, job_id)])
         ordered += [new for _old, new in sorted(clones.items())]
         return list(dict.fromkeys(ordered))
 

@@ -418,6 +418,8 @@ returns:
         - The new job ids; empty in check mode.
         - For V(restart), for each job asked for the new ids of its restarted parents and then its own, then the
           other jobs openQA restarted with them (the proposal's V([parent_new, new])). For V(clone), sorted.
+        - A second run on jobs already restarted returns the same ids (their existing clones and those of the
+          relatives restarted with them), with C(changed=false).
       returned: when O(action=restart) or O(action=clone)
       type: list
       elements: int

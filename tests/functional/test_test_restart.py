@@ -46,6 +46,24 @@ def test_failed_chained_parent_is_restarted_first(server, client, api, make_job)
     assert result.returns["ids"] == [clone_id(api, parent), clone_id(api, child)]
     assert result.returns["clones"] == {str(parent): clone_id(api, parent), str(child): clone_id(api, child)}
     assert client.request_count == 2  # one listing, one POST
+    # a rerun names the same jobs: the parent restarted with the child is found through the child
+    again = _restart.restart_jobs(client, [child])
+    assert (again.changed, again.returns) == (False, result.returns)
+    assert client.request_count == 4  # one listing of the child, one of its relatives
+
+
+def test_a_rerun_names_the_whole_cluster_the_first_run_restarted(server, ctl, api, make_job):
+    parent = make_job(result="failed")
+    children = [make_job(_START_AFTER_JOBS=parent, TEST="child%d" % n) for n in range(2)]
+    grandchild = make_job(_START_AFTER_JOBS=children[0], TEST="grandchild")
+    for job_id in children + [grandchild]:
+        api_post(api, "jobs/%d/set_done" % job_id, result="skipped")
+    first = ctl("test", "restart", "--id", str(parent), *server.cli_creds())
+    assert first.status == 0 and len(first.returns["ids"]) == 4, first.returns
+    assert set(first.returns["clones"]) == {str(i) for i in [parent] + children + [grandchild]}
+    again = ctl("test", "restart", "--id", str(parent), *server.cli_creds())
+    assert (again.status, again.envelope["invocation"]["changed"]) == (0, False)
+    assert again.returns == first.returns
 
 
 def test_failed_parent_with_its_skipped_child_is_restarted_once_status_0(server, ctl, api, make_job):
