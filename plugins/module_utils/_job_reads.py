@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import typing as t
 
-from ansible_collections.openqa.client.plugins.module_utils.client import param_pairs
 from ansible_collections.openqa.client.plugins.module_utils.envelope import (
     InvalidInputError,
     NotFoundError,
@@ -69,6 +68,9 @@ def matches_filters(job: dict, filters: t.Any) -> bool:
     The server's filtering is checked again: openQA skips a filter whose value is 0, and a server that
     is not openQA may skip any. A job that does not match is dropped, so nothing acts on it.
     """
+    # the HTTP client's module is imported when a verb runs, not when help lists the entries
+    from ansible_collections.openqa.client.plugins.module_utils.client import param_pairs
+
     wanted: t.Dict[str, set] = {}
     for key, value in param_pairs(filters):
         wanted.setdefault(key, set()).add(value)
@@ -93,6 +95,8 @@ def matches_filters(job: dict, filters: t.Any) -> bool:
 
 def refuse_ignored_filters(filters: t.Any) -> None:
     """openQA answers every job for build=0 (or distri=0, ...): such a search cannot be asked of it."""
+    from ansible_collections.openqa.client.plugins.module_utils.client import param_pairs
+
     ignored = ["%s=%s" % (key, value) for key, value in param_pairs(filters)
                if key in SETTING_FILTERS and value == "0"]
     if ignored:

@@ -11,10 +11,9 @@ from __future__ import annotations
 
 import os
 import re
-import traceback
 import typing as t
 
-from ansible_collections.openqa.client.plugins.module_utils.client import DEFAULT_MAX_ANSWER_MB
+from ansible_collections.openqa.client.plugins.module_utils.config import DEFAULT_MAX_ANSWER_MB
 from ansible_collections.openqa.client.plugins.module_utils.envelope import (
     InvalidInputError,
     OpenQAError,
@@ -183,6 +182,8 @@ def run_module(module_class: t.Any, entry: Entry, supports_check_mode: bool,
         result = execute(entry, raw, check_mode=module.check_mode, on_retry=module.warn)
     except Exception as error:  # pylint: disable=broad-except
         # the last resort, as the CLI has one: an answer with the traceback, never a bare crash
+        import traceback
+
         module.fail_json(msg="internal error (%s: %s); please report it" % (type(error).__name__, error),
                          status=int(Status.SERVER_ERROR), changed=False, exception=traceback.format_exc())
     for warning in result.warnings:

@@ -16,7 +16,7 @@ import time
 import typing as t
 import urllib.parse
 
-from ansible_collections.openqa.client.plugins.module_utils.config import display_url
+from ansible_collections.openqa.client.plugins.module_utils.config import DEFAULT_MAX_ANSWER_MB, display_url
 
 from ansible_collections.openqa.client.plugins.module_utils.envelope import (
     AuthError,
@@ -38,7 +38,6 @@ _UNRESERVED = frozenset(b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz01
 _SNIPPET = 200
 # A server's error text longer than this is cut: a message is for people, not a transport for megabytes.
 MAX_ERROR_TEXT = 1000
-DEFAULT_MAX_ANSWER_MB = 256
 _CHUNK = 64 * 1024
 
 Params = t.Union[None, t.Mapping[str, t.Any], t.Sequence[t.Tuple[str, t.Any]]]

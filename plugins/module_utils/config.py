@@ -21,6 +21,9 @@ HOST_ALIASES = {
 LOCAL_NAMES = frozenset({"localhost", "127.0.0.1", "::1"})
 CONFIG_DIRS = ("~/.config/openqa", "/etc/openqa", "/usr/etc/openqa")
 MAX_CONFIG_FILE = 1024 * 1024
+# The largest answer accepted by default (max_answer_mb): a connection setting, declared here so the
+# option's default does not import the HTTP client (help and bad input answer without it).
+DEFAULT_MAX_ANSWER_MB = 256
 
 
 def display_url(url: str) -> str:
