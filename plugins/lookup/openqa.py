@@ -115,7 +115,7 @@ class LookupModule(LookupBase):
         # check mode: even a wrongly declared action could not post anything
         result = execute(entry, raw, check_mode=True)
         for warning in result.warnings:
-            display.warning(warning)
+            display.warning(task_wording(entry, warning))
         if result.status != Status.OK:
             raise AnsibleLookupError("openqa lookup '%s %s': %s (status %d)"
                                      % (entry.name, action.name, task_wording(entry, result.message),

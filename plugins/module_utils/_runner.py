@@ -187,7 +187,7 @@ def run_module(module_class: t.Any, entry: Entry, supports_check_mode: bool,
         module.fail_json(msg="internal error (%s: %s); please report it" % (type(error).__name__, error),
                          status=int(Status.SERVER_ERROR), changed=False, exception=traceback.format_exc())
     for warning in result.warnings:
-        module.warn(warning)
+        module.warn(task_wording(entry, warning))
     output = {
         "changed": result.changed,
         "msg": task_wording(entry, result.message),

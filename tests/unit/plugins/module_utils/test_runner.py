@@ -8,7 +8,7 @@ import pytest
 from ansible.module_utils.basic import missing_required_lib
 
 from ansible_collections.openqa.client.plugins.module_utils import _runner, client
-from ansible_collections.openqa.client.plugins.module_utils._spec import Action, Entry
+from ansible_collections.openqa.client.plugins.module_utils._spec import Action, Entry, Option
 
 
 class Exited(Exception):
@@ -26,8 +26,10 @@ class FakeModule:
         self.check_mode = False
         self.no_log_values: t.Set[str] = set()
 
+    warnings: t.List[str] = []
+
     def warn(self, message: str) -> None:
-        pass
+        FakeModule.warnings.append(message)
 
     def fail_json(self, **kwargs: t.Any) -> None:
         FakeModule.outcome = dict(kwargs, failed=True)
@@ -53,6 +55,22 @@ def test_an_unexpected_exception_fails_with_msg_and_exception():
     assert outcome["failed"] and outcome["status"] == 6 and outcome["changed"] is False
     assert outcome["msg"].startswith("internal error (RuntimeError: a bug)")
     assert "Traceback" in outcome["exception"] and "_crash" in outcome["exception"]
+
+
+def _warns(client: t.Any, params: dict) -> t.Any:
+    from ansible_collections.openqa.client.plugins.module_utils.envelope import Result
+
+    return Result(warnings=["scheduled asynchronously; see GET isos/7, or add --wait"])
+
+
+def test_warnings_are_worded_for_a_task_too():
+    FakeModule.warnings = []
+    waiting = Entry("demo", "", options=(Option("wait", "", type="bool", default=False),),
+                    actions=(Action("go", _warns, ""),))
+    with pytest.raises(Exited):
+        _runner.run_module(FakeModule, waiting, True, missing_required_lib)
+    assert FakeModule.outcome["status"] == 0
+    assert FakeModule.warnings == ["scheduled asynchronously; see GET isos/7, or add wait"]
 
 
 def test_missing_requests_is_ansibles_missing_required_lib_message(monkeypatch):
