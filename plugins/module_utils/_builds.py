@@ -31,12 +31,13 @@ from ansible_collections.openqa.client.plugins.module_utils._job_reads import (
     MAX_CLONE_HOPS,
     OK_RESULTS,
     group_filter,
+    id_list,
     is_final,
     job_status,
     search_pages,
 )
 from ansible_collections.openqa.client.plugins.module_utils._api import file_pairs
-from ansible_collections.openqa.client.plugins.module_utils._restart import restart_jobs
+from ansible_collections.openqa.client.plugins.module_utils._restart import restart_jobs, used_up_note
 from ansible_collections.openqa.client.plugins.module_utils._spec import Action, Entry, Option
 from ansible_collections.openqa.client.plugins.module_utils._waiting import then_wait, wait_for_jobs
 
@@ -308,6 +309,27 @@ def _add_bug_references(client: Client, grouped: t.List[dict]) -> None:
             test["bug"] = references[-1]
 
 
+def _within_attempts(jobs: t.Iterable[dict], runs: t.Mapping[int, int],
+                     max_attempts: t.Optional[int]) -> t.Tuple[t.Dict[int, dict], t.List[int]]:
+    """The jobs to restart by id, and those left alone: "retry each failure once" for a pipeline that
+    reruns means a scenario that has run max_attempts times stays as it is."""
+    todo: t.Dict[int, dict] = {}
+    used_up: t.List[int] = []
+    for job in sorted(jobs, key=lambda job: int(job["id"])):
+        if max_attempts is not None and runs.get(int(job["id"]), 1) >= max_attempts:
+            used_up.append(int(job["id"]))
+        else:
+            todo[int(job["id"])] = job
+    return todo, used_up
+
+
+def _restart_listed(client: Client, params: t.Mapping[str, t.Any], jobs: t.Dict[int, dict]) -> Result:
+    """restart_jobs with the restart options, for jobs the caller has just listed (no second read)."""
+    return restart_jobs(client, sorted(jobs), force=params["force"], skip_parents=params["skip_parents"],
+                        skip_children=params["skip_children"],
+                        skip_ok_result_children=params["skip_ok_result_children"], jobs=jobs)
+
+
 def restart(client: Client, params: dict) -> Result:
     runs: t.Dict[int, int] = {}
     jobs = latest_jobs(client, params, runs)
@@ -316,28 +338,20 @@ def restart(client: Client, params: dict) -> Result:
         return Result(returns={"ids": [], "clones": {}, "found": False}, message="no build found")
     require_one_build(params, jobs)
     selected = select_jobs(jobs, params)
-    finished = sorted(int(job["id"]) for job in selected if is_final(job))
-    limit = params.get("max_attempts")
-    # "retry each failure once" for a pipeline that reruns: a scenario that has run enough is left as it is
-    used_up = [job_id for job_id in finished if limit is not None and runs.get(job_id, 1) >= limit]
-    used_up_note = "not restarted, already run %s times (max_attempts): %s" % (
-        limit, ", ".join(map(str, used_up))) if used_up else ""
-    finished = [job_id for job_id in finished if job_id not in used_up]
+    finished, used_up = _within_attempts([job for job in selected if is_final(job)], runs, params["max_attempts"])
+    note = used_up_note(params["max_attempts"], used_up) if used_up else ""
     if not finished:
         pending = sum(1 for job in jobs if not is_final(job))
-        reason = used_up_note or "no finished job of the build matches the filters"
+        reason = note or "no finished job of the build matches the filters"
         if pending:
             # typically the restarts of an earlier run, still waiting for a worker
             reason += " (%d of its jobs are still scheduled or running)" % pending
         return Result(returns={"ids": [], "clones": {}, "found": True}, message="nothing to restart: %s" % reason)
-    result = restart_jobs(client, finished, force=params["force"], skip_parents=params["skip_parents"],
-                          skip_children=params["skip_children"],
-                          skip_ok_result_children=params["skip_ok_result_children"],
-                          jobs={int(job["id"]): job for job in selected if int(job["id"]) in finished})
+    result = _restart_listed(client, params, finished)
     plain_success = result.status == Status.OK and not client.check_mode
     message = "ok" if plain_success else result.message
-    if used_up_note:
-        message = "%s; %s" % (message, used_up_note)
+    if note:
+        message = "%s; %s" % (message, note)
     return Result(returns=dict(result.returns, found=True), status=result.status, changed=result.changed,
                   message=message, warnings=result.warnings)
 
@@ -353,30 +367,31 @@ class _RetryFailures:
         self.runs = runs
         self.clones: t.Dict[int, int] = {}
         self.would_restart: t.List[int] = []
-        self.failure: t.Optional[Result] = None
-        self.words: t.Callable[[], t.Dict[str, str]] = dict
-        self.warnings: t.List[str] = []
         self.used_up: t.List[int] = []
+        self.failure: t.Optional[Result] = None
+        self.warnings: t.List[str] = []
+        self.words: t.Callable[[], t.Dict[str, str]] = dict
 
     def __call__(self, bad: t.Dict[int, dict],
                  words: t.Callable[[], t.Dict[str, str]]) -> t.Dict[int, t.Optional[int]]:
         self.words = words  # after an error: the words as the wait knew them (a restart is "scheduled")
-        limit = self.params["max_attempts"]
-        eligible = {int(job["id"]): job for job in bad.values() if self.runs.get(int(job["id"]), 1) < limit}
-        self.used_up = sorted(int(job["id"]) for job in bad.values() if int(job["id"]) not in eligible)
+        eligible, self.used_up = _within_attempts(bad.values(), self.runs, self.params["max_attempts"])
         if not eligible:
             return {}
-        outcome = restart_jobs(self.client, sorted(eligible), force=self.params["force"],
-                               skip_parents=self.params["skip_parents"], skip_children=self.params["skip_children"],
-                               skip_ok_result_children=self.params["skip_ok_result_children"], jobs=eligible)
+        try:
+            outcome = _restart_listed(self.client, self.params, eligible)
+        except OpenQAError as error:
+            if not self.clones:
+                raise  # nothing restarted yet: the error alone is the whole truth
+            self.failure = Result.from_error(error)
+            return {}
         self.warnings += outcome.warnings
-        clones = {int(old): new for old, new in (outcome.returns or {}).get("clones", {}).items()}
+        clones = {int(old): new for old, new in outcome.returns["clones"].items()}
         if self.client.check_mode:
             self.would_restart = sorted(clones)
             return {}
         made = {old: new for old, new in clones.items() if new}
-        for old, new in made.items():
-            self.runs[new] = self.runs.get(old, 1) + 1
+        self.runs.update((new, self.runs.get(old, 1) + 1) for old, new in made.items())
         self.clones.update(made)
         if outcome.status != Status.OK:
             self.failure = outcome
@@ -391,20 +406,18 @@ class _RetryFailures:
         if self.would_restart:
             return Result(returns=waited.returns, warnings=self.warnings,
                           message="check mode: would restart %s (max_attempts %d) and wait for them" % (
-                              ", ".join(map(str, self.would_restart)), self.params["max_attempts"]))
-        if self.used_up:
-            waited.message += "; not restarted, already run %d times (max_attempts): %s" % (
-                self.params["max_attempts"], ", ".join(map(str, self.used_up)))
+                              id_list(self.would_restart), self.params["max_attempts"]))
         if self.failure is not None:
-            done = Result(returns=waited.returns, changed=bool(self.clones), warnings=self.warnings,
-                          message=self.restarted() if self.clones else "finished, not ok")
-            return Result(returns=done.returns, status=self.failure.status, changed=done.changed,
-                          warnings=done.warnings, message="%s; then restarting failed: %s" % (
-                              done.message, self.failure.message))
-        if not self.clones:
-            return waited
-        return Result(returns=waited.returns, status=waited.status, changed=True, warnings=self.warnings,
-                      message="%s; %s" % (self.restarted(), waited.message))
+            return Result(returns=waited.returns, status=self.failure.status, changed=bool(self.clones),
+                          warnings=self.warnings, message="%s; then restarting failed: %s" % (
+                              self.restarted() if self.clones else "finished, not ok", self.failure.message))
+        message = waited.message
+        if self.used_up:
+            message += "; " + used_up_note(self.params["max_attempts"], self.used_up)
+        if self.clones:
+            message = "%s; %s" % (self.restarted(), message)
+        return Result(returns=waited.returns, status=waited.status, changed=bool(self.clones),
+                      warnings=self.warnings + waited.warnings, message=message)
 
 
 def wait(client: Client, params: dict) -> Result:

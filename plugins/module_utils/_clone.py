@@ -83,18 +83,21 @@ def clone(client: Client, params: dict) -> Result:
                        export_command=_export_command(target, {int(k): v for k, v in shown.items()}))
         return Result(returns=returns, changed=True,
                       message="would clone %s to %s" % (id_list(sorted(posts)), target.base_url))
-    form = _form(posts)
-    warnings: t.List[str] = _missing_warning(missing)
-    try:
-        answer = target.post("jobs", form + [("is_clone_job", 1)])
-        ids = {int(k): int(v) for k, v in answer["ids"].items()}
-    except (UnreachableError, ServerError) as error:
-        ids, lost = _clones_after_failed_post(target, posts, source_id, params["force"], error)
-        warnings += lost
-    result = Result(returns=_shape(source_id, ids), changed=True, warnings=warnings,
+    ids, lost = _post_clones(target, posts, source_id, params["force"])
+    result = Result(returns=_shape(source_id, ids), changed=True, warnings=_missing_warning(missing) + lost,
                     message="cloned %s" % ", ".join("%d as %d" % item for item in sorted(ids.items())))
     return then_wait(target, params, result, sorted(ids.values()),
                      lambda waited: dict(result.returns, results=waited))
+
+
+def _post_clones(target: Client, posts: t.Mapping[int, dict], source_id: int,
+                 force: bool) -> t.Tuple[t.Dict[int, int], t.List[str]]:
+    """One POST jobs for a cluster: old id -> new id, and a warning when the answer was lost."""
+    try:
+        answer = target.post("jobs", _form(posts) + [("is_clone_job", 1)])
+    except (UnreachableError, ServerError) as error:
+        return _clones_after_failed_post(target, posts, source_id, force, error)
+    return {int(k): int(v) for k, v in answer["ids"].items()}, []
 
 
 def _form(posts: t.Mapping[int, dict]) -> t.List[t.Tuple[str, str]]:
@@ -124,6 +127,7 @@ def _clone_repeatedly(client: Client, target: Client, params: dict, source_id: i
         return Result(returns=returns, changed=bool(todo), message="would clone %s %d times to %s"
                       % (id_list(sorted(posts)), len(todo), target.base_url))
     repeats: t.List[dict] = []
+    warnings = _missing_warning(missing)
     posted = 0
     for number, cluster in enumerate(clusters, 1):
         try:
@@ -131,19 +135,18 @@ def _clone_repeatedly(client: Client, target: Client, params: dict, source_id: i
             if source_id in found:
                 ids = found
             else:
-                answer = target.post("jobs", _form(cluster) + [("is_clone_job", 1)])
-                ids = {int(k): int(v) for k, v in answer["ids"].items()}
+                ids, lost = _post_clones(target, cluster, source_id, params["force"])
+                warnings += lost
                 posted += 1
         except OpenQAError as error:
             if not repeats:
                 raise
             # the clones made so far stand: say so, and which repeat failed
-            done = Result(returns=dict(repeats[0], repeats=repeats), changed=bool(posted),
+            done = Result(returns=dict(repeats[0], repeats=repeats), changed=bool(posted), warnings=warnings,
                           message="cloned job %d %d of %d times" % (source_id, len(repeats), repeat))
             return failed_after(done, "clone %d of %d" % (number, repeat), error)
         repeats.append(_shape(source_id, ids))
-    result = Result(returns=dict(repeats[0], repeats=repeats),
-                    changed=bool(posted), warnings=_missing_warning(missing),
+    result = Result(returns=dict(repeats[0], repeats=repeats), changed=bool(posted), warnings=warnings,
                     message="cloned job %d %d times (%d already existed)" % (source_id, repeat, repeat - posted))
     return then_wait(target, params, result, sorted(i for r in repeats for i in r["ids"]),
                      lambda waited: dict(result.returns, results=waited))

@@ -170,8 +170,7 @@ class _RestartPlan:
         self.to_post = [i for i in self.to_post if i not in {self.stands_for[u] for u in self.used_up}]
 
     def used_up_note(self) -> str:
-        return "not restarted, already run %d times (max_attempts): %s" % (
-            self.max_attempts or 0, id_list(self.used_up))
+        return used_up_note(self.max_attempts or 0, self.used_up)
 
     def nothing_to_do(self, client: Client) -> Result:
         if self.existing or self.used_up:
@@ -248,12 +247,16 @@ class _RestartPlan:
         ordered: t.List[int] = []
         for job_id in self.job_ids:
             ordered += [clones[old] for old in parent_ids(self.jobs[job_id]) if old in clones]
-            if job_id in self.existing:
-                ordered.append(self.existing[job_id])
-            elif self.stands_for.get(job_id, job_id) in clones:
-                ordered.append(clones[self.stands_for.get(job_id, job_id)])
+            new = self.existing.get(job_id) or clones.get(self.stands_for.get(job_id, job_id))
+            if new:
+                ordered.append(new)
         ordered += [new for _old, new in sorted(clones.items())]
         return list(dict.fromkeys(ordered))
+
+
+def used_up_note(max_attempts: int, job_ids: t.Iterable[int]) -> str:
+    """What max_attempts left alone: the jobs whose scenario has run that often."""
+    return "not restarted, already run %d times (max_attempts): %s" % (max_attempts, id_list(job_ids))
 
 
 def _restart_outcome_after_failed_post(client: Client, posted: t.List[int]) -> dict:

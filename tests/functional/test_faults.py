@@ -436,6 +436,35 @@ def test_build_wait_failing_after_its_restart_keeps_changed_and_says_what_restar
     assert len(proxy.requests("POST")) == 1
 
 
+def _clone_repeat(proxy, server, make_job, fault):
+    build = unique("repeat")
+    proxy.add(fault)
+    result = run(proxy.url, "test", "clone", server.creds(), retries=0, id=[make_job(result="passed")],
+                 vars=["BUILD=" + build], skip_deps=True, repeat=2)
+    return result, build
+
+
+def test_clone_repeat_failing_after_the_first_clone_keeps_changed_and_its_ids(server, proxy, api, make_job):
+    # the first POST jobs goes through; the second is answered by the proxy and never reaches openQA
+    result, build = _clone_repeat(proxy, server, make_job, Fault("status", status=503, method="POST",
+                                                                  path=r"/jobs$", skip=1))
+    made = [job["id"] for job in api_get(api, "jobs", build=build)["jobs"]]
+    assert len(made) == 1 and (result.status, result.changed) == (Status.SERVER_ERROR, True), result.message
+    assert result.returns["id"] == made[0] and [r["id"] for r in result.returns["repeats"]] == made
+    assert "then clone 2 of 2 failed" in result.message
+
+
+def test_clone_repeat_whose_answer_is_lost_reports_the_clone_openqa_made(server, proxy, api, make_job):
+    # openQA makes the second clone, its answer is lost: read back, as a single clone's would be
+    result, build = _clone_repeat(proxy, server, make_job, Fault("forward_then", status=502, method="POST",
+                                                                  path=r"/jobs$", skip=1))
+    made = sorted(job["id"] for job in api_get(api, "jobs", build=build)["jobs"])
+    assert len(made) == 2 and (result.status, result.changed) == (Status.OK, True), result.message
+    assert sorted(r["id"] for r in result.returns["repeats"]) == made
+    assert "answer to POST jobs was lost" in result.warnings[0]
+    assert len(proxy.requests("POST")) == 2
+
+
 @pytest.mark.server_version("4.6")  # newer openQA takes the comment inside the restart request: no later step
 def test_module_and_cli_report_the_change_when_a_later_step_fails(server, proxy, api, make_job, ctl, module_direct):
     """The module fails with changed=true and the ids; the CLI's envelope keeps "changed": true and the ids."""
