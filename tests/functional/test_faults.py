@@ -446,8 +446,8 @@ def _clone_repeat(proxy, server, make_job, fault):
 
 def test_clone_repeat_failing_after_the_first_clone_keeps_changed_and_its_ids(server, proxy, api, make_job):
     # the first POST jobs goes through; the second is answered by the proxy and never reaches openQA
-    result, build = _clone_repeat(proxy, server, make_job, Fault("status", status=503, method="POST",
-                                                                  path=r"/jobs$", skip=1))
+    refused = Fault("status", status=503, method="POST", path=r"/jobs$", skip=1)
+    result, build = _clone_repeat(proxy, server, make_job, refused)
     made = [job["id"] for job in api_get(api, "jobs", build=build)["jobs"]]
     assert len(made) == 1 and (result.status, result.changed) == (Status.SERVER_ERROR, True), result.message
     assert result.returns["id"] == made[0] and [r["id"] for r in result.returns["repeats"]] == made
@@ -456,8 +456,8 @@ def test_clone_repeat_failing_after_the_first_clone_keeps_changed_and_its_ids(se
 
 def test_clone_repeat_whose_answer_is_lost_reports_the_clone_openqa_made(server, proxy, api, make_job):
     # openQA makes the second clone, its answer is lost: read back, as a single clone's would be
-    result, build = _clone_repeat(proxy, server, make_job, Fault("forward_then", status=502, method="POST",
-                                                                  path=r"/jobs$", skip=1))
+    lost = Fault("forward_then", status=502, method="POST", path=r"/jobs$", skip=1)
+    result, build = _clone_repeat(proxy, server, make_job, lost)
     made = sorted(job["id"] for job in api_get(api, "jobs", build=build)["jobs"])
     assert len(made) == 2 and (result.status, result.changed) == (Status.OK, True), result.message
     assert sorted(r["id"] for r in result.returns["repeats"]) == made
