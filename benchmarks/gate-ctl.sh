@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The release gate of playbooks/schedule_and_gate.yml as a shell script with openqa-ctl, step for step:
-# build new -> wait, restarting the failures once -> info (the summary). The exit code is the last
-# wait's: 0 when every job is ok, 7 when one is not, 8 on timeout.
+# build new -> wait, restarting the failures once; the wait answers with the build as info shows it (the
+# summary). The exit code is the wait's: 0 when every job is ok, 7 when one is not, 8 on timeout.
 # Environment: BUILD GROUP DISTRI VERSION FLAVOR ARCH INTERVAL TIMEOUT, OPENQA_HOST and credentials as
 # openqa-ctl reads them; OPENQA_CTL (default openqa-ctl).
 set -uo pipefail
@@ -11,7 +11,5 @@ build=(--id "$BUILD" --group "$GROUP" --distri "$DISTRI" --version "$VERSION" --
 
 "$ctl" build new --group "$GROUP" \
     --vars "DISTRI=$DISTRI" "VERSION=$VERSION" "FLAVOR=$FLAVOR" "ARCH=$ARCH" "BUILD=$BUILD" > /dev/null || exit
-rc=0
-"$ctl" build wait "${build[@]}" --timeout "$TIMEOUT" --interval "$INTERVAL" --max-attempts 2 > /dev/null || rc=$?
-"$ctl" build info "${build[@]}" --format table >&2 || exit
-exit "$rc"
+exec "$ctl" build wait "${build[@]}" --timeout "$TIMEOUT" --interval "$INTERVAL" --max-attempts 2 \
+    --format table >&2

@@ -185,10 +185,12 @@ def report(gate: dict) -> t.List[str]:
             lines.append("| %s | %s | %d | %d | %.2fx | %.1f | %.1f | %.1f | %s |" % (
                 size, way, row["rc"], row["requests"], row["requests"] / 4.0, row["own"], row["wall"],
                 row["standin"], kinds))
-    lines += ["", "Above the floor, openqa.client's ways (build new, build wait --max-attempts 2, build info) make "
-              "three requests more: the group lookup before POST isos (an unknown group fails before anything "
-              "is scheduled), the listing that keeps `build new` idempotent (a rerun must not schedule twice) "
-              "and the summary's read of the build (test names, machines, first failed modules). "
-              "The failures are restarted from the listing the wait polls, in one POST, and waited for in the "
-              "same polls.", ""]
+    lines += ["", "Above the floor, openqa.client's ways (build new, then build wait --max-attempts 2) make two "
+              "requests more, each for a guarantee the floor leaves out: the group lookup before POST isos (an "
+              "unknown group fails before anything is recorded on the server; openQA would log an empty "
+              "scheduled product) and the listing that keeps `build new` idempotent (a rerun must not schedule "
+              "twice; openqa-cli's does). The failures are restarted from the listing the wait polls, in one "
+              "POST, and waited for in the same polls; the wait answers with the build as `build info` shows "
+              "it (test names, machines, first failed modules) from its last poll, so the summary costs no "
+              "request.", ""]
     return lines

@@ -370,11 +370,10 @@ class _RetryFailures:
         self.used_up: t.List[int] = []
         self.failure: t.Optional[Result] = None
         self.warnings: t.List[str] = []
-        self.words: t.Callable[[], t.Dict[str, str]] = dict
+        self.answer: t.Callable[[], t.Any] = list
 
-    def __call__(self, bad: t.Dict[int, dict],
-                 words: t.Callable[[], t.Dict[str, str]]) -> t.Dict[int, t.Optional[int]]:
-        self.words = words  # after an error: the words as the wait knew them (a restart is "scheduled")
+    def __call__(self, bad: t.Dict[int, dict], answer: t.Callable[[], t.Any]) -> t.Dict[int, t.Optional[int]]:
+        self.answer = answer  # after an error: the build as the wait knew it (a restart is "scheduled")
         eligible, self.used_up = _within_attempts(bad.values(), self.runs, self.params["max_attempts"])
         if not eligible:
             return {}
@@ -428,21 +427,22 @@ def wait(client: Client, params: dict) -> Result:
         if not client.check_mode:
             raise
         # after a check-mode 'build new' the build is not there: nothing to wait for, not an error
-        return Result(returns={}, message="check mode: not waiting: no job has %s yet (in check mode nothing "
+        return Result(returns=[], message="check mode: not waiting: no job has %s yet (in check mode nothing "
                       "is scheduled)" % _describe(params))
     selected = select_jobs(jobs, params)
     if not selected:
-        return Result(returns={}, message="no job of the build matches the filters")
+        return Result(returns=[], message="no job of the build matches the filters")
     retry = _RetryFailures(client, params, runs) if params["max_attempts"] is not None else None
     try:
-        # the listing just read is the first poll: a build that is already final costs no second request
+        # the listing just read is the first poll: a build that is already final costs no second request;
+        # the last poll's listing is the answer, shaped as build info's, so a gate needs no read of its own
         waited = wait_for_jobs(client, [int(job["id"]) for job in selected], timeout=params["timeout"],
                                interval=params["interval"], listed={int(job["id"]): job for job in selected},
-                               retry=retry)
+                               retry=retry, describe=_by_test_name)
     except OpenQAError as error:
         if retry is None or not retry.clones:
             raise
-        return failed_after(Result(returns=retry.words(), changed=True, message=retry.restarted(),
+        return failed_after(Result(returns=retry.answer(), changed=True, message=retry.restarted(),
                                    warnings=retry.warnings), "waiting for the restarted jobs", error)
     return retry.outcome(waited) if retry is not None else waited
 
@@ -714,7 +714,8 @@ ENTRY = Entry(
         Action("new", new, "schedule a build (POST isos) unless it is already scheduled",
                options=("group", "vars", "param_file", "force", "wait", "timeout", "interval"), required=("vars",),
                mutating=True),
-        Action("wait", wait, "wait until the build's latest jobs are final; status 7 when one is not ok",
+        Action("wait", wait, "wait until the build's latest jobs are final and answer as info does; status 7 "
+               "when one is not ok",
                options=IDENTITY + SELECTION + ("timeout", "interval", "max_attempts", "force", "skip_parents",
                                                "skip_children", "skip_ok_result_children"), required=("id",),
                conflicts=(("group", "groupid"),)),

@@ -67,7 +67,9 @@ class _Tracker:
             new = clones.get(current)
             if new:
                 self.current[origin] = new
-                self.latest[origin] = {"id": new, "state": "scheduled", "result": "none"}
+                # until the next poll: the restarted job's scenario, as openQA copies it into the clone
+                self.latest[origin] = dict(self.latest[origin], id=new, state="scheduled", result="none",
+                                           clone_id=None, modules=[])
                 self.final.pop(origin, None)
                 moved = True
         return moved
@@ -75,20 +77,27 @@ class _Tracker:
     def words(self) -> t.Dict[str, str]:
         return {str(origin): job_status(self.latest[origin]) for origin in self.current if origin in self.latest}
 
+    def latest_jobs(self) -> t.List[dict]:
+        return [self.latest[origin] for origin in self.current if origin in self.latest]
 
-# Given the final jobs that are not ok (by the id they were asked for) and what tells the status words
+
+# Given the final jobs that are not ok (by the id they were asked for) and what tells the wait's returns
 # at any later time, restarts those it should and answers {old id: new id}; nothing restarted ends the wait.
-Retry = t.Callable[[t.Dict[int, dict], t.Callable[[], t.Dict[str, str]]], t.Mapping[int, t.Optional[int]]]
+Retry = t.Callable[[t.Dict[int, dict], t.Callable[[], t.Any]], t.Mapping[int, t.Optional[int]]]
+# Turns the jobs as last seen (each requested job or the clone standing for it) into the wait's returns.
+Describe = t.Callable[[t.List[dict]], t.Any]
 
 
 def wait_for_jobs(client: Client, job_ids: t.Sequence[int], *, timeout: float, interval: float,
                   follow: bool = True, listed: t.Optional[t.Mapping[int, dict]] = None,
-                  retry: t.Optional[Retry] = None) -> Result:
+                  retry: t.Optional[Retry] = None, describe: t.Optional[Describe] = None) -> Result:
     """Poll until every job is final; returns ``{str(id): status word}`` for the ids asked for.
 
     ``listed``: the jobs as the caller just listed them (build wait); they count as the first poll.
     ``retry``: called once every job is final and some are not ok; the jobs it restarts are waited for
     in the same polls (build wait --max-attempts).
+    ``describe``: returns made from the jobs as last polled instead of the words (build wait answers
+    what build info would, from the same listing).
 
     With ``follow`` a restarted job is replaced by its clone (the word is the clone's).
     In check mode it polls once and returns at once, status OK when jobs are still pending.
@@ -98,6 +107,10 @@ def wait_for_jobs(client: Client, job_ids: t.Sequence[int], *, timeout: float, i
     tracker = _Tracker(list(dict.fromkeys(job_ids)), follow)
     give_up_at = time.monotonic() + timeout
     first = dict(listed or {})
+
+    def answer() -> t.Any:
+        return describe(tracker.latest_jobs()) if describe is not None else tracker.words()
+
     while True:
         wanted = tracker.pending_ids()
         jobs = first if first and set(wanted) <= set(first) else list_jobs(client, wanted)
@@ -109,36 +122,36 @@ def wait_for_jobs(client: Client, job_ids: t.Sequence[int], *, timeout: float, i
             continue
         if not tracker.pending_ids():
             bad = tracker.not_ok()
-            if bad and retry is not None and tracker.restarted(retry(bad, tracker.words)):
+            if bad and retry is not None and tracker.restarted(retry(bad, answer)):
                 continue
-            return _finished(tracker.words())
+            return _finished(tracker.words(), answer())
         if client.check_mode:
-            return _not_waiting(tracker.words())
+            return _not_waiting(tracker.words(), answer())
         remaining = give_up_at - time.monotonic()
         if remaining <= 0:
-            return _timed_out(tracker.words(), timeout)
+            return _timed_out(tracker.words(), answer(), timeout)
         client.progress(_progress_line(tracker.words()))
         time.sleep(min(interval, remaining))
 
 
-def _finished(words: t.Dict[str, str]) -> Result:
+def _finished(words: t.Dict[str, str], returns: t.Any) -> Result:
     bad = {job_id: word for job_id, word in words.items() if word not in OK_RESULTS}
     if bad:
-        return Result(returns=words, status=Status.NOT_OK,
+        return Result(returns=returns, status=Status.NOT_OK,
                       message="finished, not ok: %s" % ", ".join("%s %s" % item for item in sorted(bad.items())))
-    return Result(returns=words)
+    return Result(returns=returns)
 
 
-def _timed_out(words: t.Dict[str, str], timeout: float) -> Result:
+def _timed_out(words: t.Dict[str, str], returns: t.Any, timeout: float) -> Result:
     pending = sorted(job_id for job_id, word in words.items() if word in ("scheduled", "running"))
-    return Result(returns=words, status=Status.TIMEOUT,
+    return Result(returns=returns, status=Status.TIMEOUT,
                   message="timeout after %.0f s: still pending: %s" % (timeout, ", ".join(pending)))
 
 
-def _not_waiting(words: t.Dict[str, str]) -> Result:
+def _not_waiting(words: t.Dict[str, str], returns: t.Any) -> Result:
     """Check mode does not block: the jobs a play would wait for are those its check-mode steps did not make."""
     pending = sorted(job_id for job_id, word in words.items() if word in ("scheduled", "running"))
-    return Result(returns=words, message="check mode: not waiting for %d pending jobs (%s); a real run waits "
+    return Result(returns=returns, message="check mode: not waiting for %d pending jobs (%s); a real run waits "
                   "until they are final" % (len(pending), ", ".join(pending)))
 
 

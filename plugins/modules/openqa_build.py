@@ -34,7 +34,8 @@ options:
       - V(wait) waits until the build's latest jobs (those matching the filters) are final, following restarts.
         With O(max_attempts) it restarts the jobs that end not ok (one request, from the listing it polls) and
         waits for the restarts too, so that "retry each failure once" is one task. C(changed) is V(true) when it
-        restarted, and the message says which job was restarted as which.
+        restarted, and the message says which job was restarted as which. It returns the build as V(info) does,
+        from its last poll, so that a gate needs no read of its own.
     type: str
     required: true
     choices: [search, info, restart, new, wait]
@@ -229,10 +230,10 @@ returns:
       a job whose final result is not ok also has C(failure), the first failed module (V(null) when none failed),
       and with O(bugs) C(bug), the newest bug reference in its comments, when there is one.'
     - V(restart) and V(new) return a dict, see its keys below.
-    - V(wait) returns a dict mapping each job id (as a string) to its status word; a job it restarted
-      (O(max_attempts)) keeps its id there with its restart's word, and its new id is in the message.
-    - When a poll fails after V(wait) restarted jobs, the module fails with C(changed=true) and the words known
-      then (V(scheduled) for the restarts).
+    - V(wait) returns what V(info) returns (same shape and order), as its last poll saw the jobs; a job it
+      restarted (O(max_attempts)) is there as its restart, the message says which job was restarted as which.
+    - When a poll fails after V(wait) restarted jobs, the module fails with C(changed=true) and the build as
+      known then (status V(scheduled) for the restarts).
     - 'With status 3, C({"candidates": [{"group", "groupid", "distri", "version"}]}).'
     - When a poll of O(wait) fails after V(new) scheduled jobs, the module fails with C(changed=true) and the ids.
   returned: success, with status 3 or 9, with status 7 (a job not ok) or 8 (timeout) after a wait, which a gate

@@ -528,18 +528,28 @@ def test_new_whose_post_never_arrived_says_nothing_was_scheduled(server):
 
 # ------------------------------------------------------------------------------------------- wait
 
-def test_wait_reports_each_job_and_not_ok_in_cli_and_module(server, ctl, module, make_job):
+def statuses(returns: t.List[dict]) -> t.Dict[int, str]:
+    """build info's (and build wait's) answer as {job id: status}."""
+    return {test["id"]: test["status"] for name in returns for test in name["tests"]}
+
+
+def test_wait_answers_as_info_does_and_is_not_ok_in_cli_and_module(server, ctl, module, make_job):
     build = unique()
     ids = seed(make_job, build, [("textmode", "x86_64", "passed"), ("raid0", "x86_64", "softfailed"),
                                  ("raid1", "x86_64", "failed")])
+    add_modules(server, ids["x86_64/raid1"], [("boot", "passed"), ("partitioning", "failed")])
     ok = ctl("build", "wait", "--id", build, "--name", "textmode")
-    assert ok.status == 0 and ok.returns == {str(ids["x86_64/textmode"]): "passed"}
+    assert ok.status == 0 and statuses(ok.returns) == {ids["x86_64/textmode"]: "passed"}
+    assert ok.returns == ctl("build", "info", "--id", build, "--name", "textmode").returns
     cli = ctl("build", "wait", "--id", build, "--timeout", "10")
     mod = module("build", {"action": "wait", "id": build, "timeout": "10"})
-    words = {str(ids["x86_64/textmode"]): "passed", str(ids["x86_64/raid0"]): "softfailed",
-             str(ids["x86_64/raid1"]): "failed"}
-    assert cli.rc == cli.status == 7 and cli.returns == words
-    assert mod.status == 7 and mod.returns == words and mod.result["msg"] == cli.message
+    assert cli.rc == cli.status == 7 and cli.returns == ctl("build", "info", "--id", build).returns
+    assert statuses(cli.returns) == {ids["x86_64/textmode"]: "passed", ids["x86_64/raid0"]: "softfailed",
+                                     ids["x86_64/raid1"]: "failed"}
+    assert [test["failure"] for name in cli.returns for test in name["tests"] if "failure" in test] == \
+        ["partitioning"]
+    assert cli.message == "finished, not ok: %d failed" % ids["x86_64/raid1"]
+    assert mod.status == 7 and mod.returns == cli.returns and mod.result["msg"] == cli.message
 
 
 def test_wait_times_out_on_pending_jobs_and_follows_restarts(server, ctl, api, make_job):
@@ -547,25 +557,26 @@ def test_wait_times_out_on_pending_jobs_and_follows_restarts(server, ctl, api, m
     ids = seed(make_job, build, [("raid0", "x86_64", "failed"), ("raid1", "x86_64", "passed")])
     clone = api_post(api, "jobs/%d/restart" % ids["x86_64/raid0"])["result"][0][str(ids["x86_64/raid0"])]
     pending = ctl("build", "wait", "--id", build, "--timeout", "0")
-    assert pending.status == 8 and pending.returns == {str(clone): "scheduled", str(ids["x86_64/raid1"]): "passed"}
+    assert pending.status == 8 and statuses(pending.returns) == {clone: "scheduled", ids["x86_64/raid1"]: "passed"}
     api_post(api, "jobs/%d/set_done" % clone, result="passed")
     done = ctl("build", "wait", "--id", build, "--timeout", "0")
-    assert done.status == 0 and done.returns == {str(clone): "passed", str(ids["x86_64/raid1"]): "passed"}
+    assert done.status == 0 and statuses(done.returns) == {clone: "passed", ids["x86_64/raid1"]: "passed"}
 
 
 def test_wait_in_check_mode_returns_at_once_in_cli_and_module(server, ctl, module, make_job):
     build = unique()
     ids = seed(make_job, build, [("raid0", "x86_64", None), ("raid1", "x86_64", "failed")])
-    words = {str(ids["x86_64/raid0"]): "scheduled", str(ids["x86_64/raid1"]): "failed"}
+    words = {ids["x86_64/raid0"]: "scheduled", ids["x86_64/raid1"]: "failed"}
     # a real wait would block for an hour (the subprocess gives up after 5 minutes)
     cli = ctl("build", "wait", "--id", build, "--timeout", "1h", "--check")
     mod = module("build", {"action": "wait", "id": build, "timeout": "1h"}, check=True)
-    assert (cli.rc, cli.returns, cli.message) == (0, words, "check mode: not waiting for 1 pending jobs (%d); a real "
-                                                  "run waits until they are final" % ids["x86_64/raid0"])
-    assert (mod.status, mod.returns, mod.result["msg"]) == (0, words, cli.message)
+    assert (cli.rc, statuses(cli.returns), cli.message) == (
+        0, words, "check mode: not waiting for 1 pending jobs (%d); a real run waits until they are final"
+        % ids["x86_64/raid0"])
+    assert (mod.status, mod.returns, mod.result["msg"]) == (0, cli.returns, cli.message)
     # the build a check-mode 'build new' would have scheduled does not exist: nothing to wait for
     missing = ctl("build", "wait", "--id", unique(), "--check")
-    assert (missing.rc, missing.returns) == (0, {}) and missing.message.startswith("check mode: not waiting: no job")
+    assert (missing.rc, missing.returns) == (0, []) and missing.message.startswith("check mode: not waiting: no job")
     assert ctl("build", "wait", "--id", unique()).status == 2
 
 
@@ -576,13 +587,14 @@ def test_wait_max_attempts_restarts_each_failure_once_and_waits_for_it(server, c
     failed, passed = str(ids["x86_64/raid0"]), str(ids["x86_64/raid1"])
     args = ("build", "wait", "--id", build, "--max-attempts", "2", "--timeout", "0", *server.cli_creds())
     check = ctl(*args, "--check")
-    assert (check.rc, check.returns) == (0, {failed: "failed", passed: "passed"})
+    assert (check.rc, statuses(check.returns)) == (0, {int(failed): "failed", int(passed): "passed"})
     assert check.message == "check mode: would restart %s (max_attempts 2) and wait for them" % failed
     assert api_get(api, "jobs/%s" % failed)["job"]["clone_id"] is None
     first = ctl(*args)
     clone = api_get(api, "jobs/%s" % failed)["job"]["clone_id"]
     assert clone and (first.status, first.envelope["invocation"]["changed"]) == (8, True)
-    assert first.returns == {failed: "scheduled", passed: "passed"}
+    # the restart stands for the failed job, as build info would show it
+    assert statuses(first.returns) == {clone: "scheduled", int(passed): "passed"}
     assert first.message.startswith("restarted %s as %d (max_attempts 2); timeout after 0 s" % (failed, clone))
     # the restart is pending: nothing more to restart; once it failed too, the scenario has had its 2 runs
     # (a read shows "changed" in its envelope only when it did change something)
@@ -591,7 +603,7 @@ def test_wait_max_attempts_restarts_each_failure_once_and_waits_for_it(server, c
     api_post(api, "jobs/%d/set_done" % clone, result="failed")
     used_up = ctl(*args)
     assert used_up.status == 7 and "changed" not in used_up.envelope["invocation"]
-    assert used_up.returns == {str(clone): "failed", passed: "passed"}
+    assert statuses(used_up.returns) == {clone: "failed", int(passed): "passed"}
     assert used_up.message == "finished, not ok: %d failed; not restarted, already run 2 times (max_attempts): " \
         "%d" % (clone, clone)
     mod = module("build", {"action": "wait", "id": build, "max_attempts": 2, "timeout": 0, **server.creds()})

@@ -123,3 +123,33 @@ def test_a_restart_is_scheduled_until_a_poll_says_otherwise(clock):
     with pytest.raises(NotFoundError):
         _waiting.wait_for_jobs(client, [1], timeout=100, interval=5, retry=retry)
     assert seen["words"]() == {"1": "scheduled"}
+
+
+def test_describe_shapes_the_answer_from_the_jobs_as_last_polled(clock):
+    """build wait answers as build info does: from the last poll's jobs, a restart standing for its job."""
+    client = ScriptedClient([{1: dict(FAILED, test="raid"), 2: dict(PENDING, test="boot")},
+                             {2: dict(PASSED, test="boot")}, {5: dict(PENDING, test="raid")}])
+
+    def describe(jobs):
+        return sorted((job["id"], job["test"], job["state"], job["result"]) for job in jobs)
+
+    result = _waiting.wait_for_jobs(client, [1, 2], timeout=7, interval=5, describe=describe,
+                                    retry=lambda bad, answer: {1: 5})
+    # the timeout's answer: 5 as its poll saw it, 2 as its last poll did
+    assert result.status == Status.TIMEOUT and result.returns == [(2, "boot", "done", "passed"),
+                                                                  (5, "raid", "running", "none")]
+    assert result.message == "timeout after 7 s: still pending: 1"
+
+
+def test_a_restart_keeps_its_jobs_scenario_until_polled(clock):
+    client = ScriptedClient([{1: dict(FAILED, test="raid")}, {}])
+    seen = {}
+
+    def retry(bad, answer):
+        seen["answer"] = answer
+        return {1: 7}
+
+    with pytest.raises(NotFoundError):
+        _waiting.wait_for_jobs(client, [1], timeout=100, interval=5, retry=retry,
+                               describe=lambda jobs: [(job["id"], job["test"], job["state"]) for job in jobs])
+    assert seen["answer"]() == [(7, "raid", "scheduled")]
