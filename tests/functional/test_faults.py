@@ -9,6 +9,8 @@ deadline is measured on the real CLI.
 
 from __future__ import annotations
 
+import gzip
+import json
 import subprocess
 import sys
 import time
@@ -436,6 +438,35 @@ def test_build_wait_failing_after_its_restart_keeps_changed_and_says_what_restar
     assert result.message.startswith("restarted %d as %d (max_attempts 2); then waiting for the restarted jobs "
                                      "failed" % (failed, clone)) and "HTTP 503" in result.message
     assert len(proxy.requests("POST")) == 1
+
+
+def test_build_wait_whose_second_restart_fails_keeps_the_first_and_says_the_second_failed(
+        server, proxy, api, make_job):
+    """max_attempts 3: the restart fails again (a stand-in in the proxy fails every restart as openQA answers
+    it), and the POST of the second restart is answered 503 without reaching openQA."""
+    build = unique("waitretry2")
+    failed = make_job(result="failed", BUILD=build)
+
+    def fail_each_restart(method: str, path: str, status: int, body: bytes) -> None:
+        if method == "POST" and status == 200 and "restart" in path:
+            answer = json.loads(gzip.decompress(body) if body[:2] == b"\x1f\x8b" else body)
+            made = [int(new) for entry in answer.get("result") or [] for new in entry.values()]
+            server.sql("UPDATE jobs SET state = 'done', result = 'failed' WHERE id IN (%s)"
+                       % ",".join(str(i) for i in made))
+
+    proxy.on_answer = fail_each_restart
+    proxy.add(Fault("status", status=503, method="POST", path=r"restart", skip=1))
+    result = run(proxy.url, "build", "wait", server.creds(), retries=0, id=build, max_attempts=3, interval=0.1,
+                 timeout=30.0)
+    clone = api_get(api, "jobs/%d" % failed)["job"]["clone_id"]
+    assert clone and api_get(api, "jobs/%d" % clone)["job"]["clone_id"] is None
+    # the lost POST is read back: openQA shows no second restart, so it is safe to run again
+    assert (result.status, result.changed) == (Status.UNREACHABLE, True), result.message
+    assert result.message == ("restarted %d as %d (max_attempts 3); then restarting failed: restart of %d: the "
+                              "request failed in transit and openQA shows no restart; run it again"
+                              % (failed, clone, clone))
+    assert [(test["id"], test["status"]) for name in result.returns for test in name["tests"]] == [(clone, "failed")]
+    assert len(proxy.requests("POST")) == 2
 
 
 def _clone_repeat(proxy, server, make_job, fault):
