@@ -18,7 +18,9 @@ description:
 options:
   action:
     description:
-      - V(search) returns the job groups and parent groups whose name matches O(name), with their builds.
+      - V(search) returns the job groups and parent groups whose name matches O(name), with their builds, read
+        in one request from the dashboard's build results; a group hidden from the dashboard
+        (C(ignore_on_dashboard), newer openQA) costs one more request for its own.
       - V(info) (alias V(display)) returns one job group with its builds' job counts.
     type: str
     required: true

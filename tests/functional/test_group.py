@@ -6,7 +6,7 @@ import typing as t
 import uuid
 
 import pytest
-from conftest import api_post
+from conftest import api_get, api_post
 
 from ansible_collections.openqa.client.plugins.module_utils import _groups
 from ansible_collections.openqa.client.plugins.module_utils.client import OpenQAClient
@@ -26,13 +26,13 @@ def own_group(api, make_job) -> t.Callable[..., dict]:
     Each job of a build has its own TEST: the server counts one job per scenario.
     """
 
-    def create(description: str = "made by test_group") -> dict:
+    def create(description: str = "made by test_group", **settings: t.Any) -> dict:
         parent_name = unique("WG Parent")
         parent_id = api_post(api, "parent_groups", name=parent_name, description="the WG groups",
                              default_priority=40)["id"]
         name = unique("WG Group (x86_64)")
         group_id = api_post(api, "job_groups", name=name, parent_id=parent_id, description=description,
-                            default_priority=42)["id"]
+                            default_priority=42, **settings)["id"]
 
         def job(build: str, test: str, result: t.Optional[str] = None) -> int:
             return make_job(result=result, BUILD=build, TEST=test, _GROUP_ID=group_id)
@@ -109,6 +109,19 @@ def test_search_costs_three_requests(server, own_group):
     params = _groups.ENTRY.prepare(_groups.ENTRY.action("search"), {"name": group["name"]})
     assert _groups.search(client, params).returns["groups"][0]["builds"] == ["0003", "0002", "0001"]
     assert client.request_count == 3
+
+
+def test_search_reads_the_builds_of_a_group_hidden_from_the_dashboard(server, api, own_group):
+    """openQA master leaves groups with ignore_on_dashboard out of the dashboard search reads; 4.6 has no
+    such setting (it ignores the parameter) and shows every group there."""
+    group = own_group(ignore_on_dashboard=1)
+    hidden = bool(api_get(api, "job_groups/%d" % group["id"])[0].get("ignore_on_dashboard"))
+    assert hidden == (server.version != "4.6")
+    client = OpenQAClient(server.url)
+    params = _groups.ENTRY.prepare(_groups.ENTRY.action("search"), {"name": group["name"]})
+    result = _groups.search(client, params)
+    assert result.returns["groups"][0]["builds"] == ["0003", "0002", "0001"] and not result.warnings
+    assert client.request_count == 3 + hidden  # one more for the hidden group's own build results
 
 
 # --------------------------------------------------------------------------------------------- info
