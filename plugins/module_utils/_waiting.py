@@ -77,6 +77,10 @@ class _Tracker:
     def words(self) -> t.Dict[str, str]:
         return {str(origin): job_status(self.latest[origin]) for origin in self.current if origin in self.latest}
 
+    def current_words(self) -> t.Dict[str, str]:
+        """The words by the id of the job that now stands for each requested one (a restart's own id)."""
+        return {str(job["id"]): job_status(job) for job in self.latest_jobs()}
+
     def latest_jobs(self) -> t.List[dict]:
         return [self.latest[origin] for origin in self.current if origin in self.latest]
 
@@ -97,7 +101,7 @@ def wait_for_jobs(client: Client, job_ids: t.Sequence[int], *, timeout: float, i
     ``retry``: called once every job is final and some are not ok; the jobs it restarts are waited for
     in the same polls (build wait --max-attempts).
     ``describe``: returns made from the jobs as last polled instead of the words (build wait answers
-    what build info would, from the same listing).
+    what build info would, from the same listing); the messages then name the current jobs too.
 
     With ``follow`` a restarted job is replaced by its clone (the word is the clone's).
     In check mode it polls once and returns at once, status OK when jobs are still pending.
@@ -110,6 +114,9 @@ def wait_for_jobs(client: Client, job_ids: t.Sequence[int], *, timeout: float, i
 
     def answer() -> t.Any:
         return describe(tracker.latest_jobs()) if describe is not None else tracker.words()
+
+    # messages name the jobs the returns name: the requested ids, or with describe the current jobs
+    words = tracker.words if describe is None else tracker.current_words
 
     while True:
         wanted = tracker.pending_ids()
@@ -124,13 +131,13 @@ def wait_for_jobs(client: Client, job_ids: t.Sequence[int], *, timeout: float, i
             bad = tracker.not_ok()
             if bad and retry is not None and tracker.restarted(retry(bad, answer)):
                 continue
-            return _finished(tracker.words(), answer())
+            return _finished(words(), answer())
         if client.check_mode:
-            return _not_waiting(tracker.words(), answer())
+            return _not_waiting(words(), answer())
         remaining = give_up_at - time.monotonic()
         if remaining <= 0:
-            return _timed_out(tracker.words(), answer(), timeout)
-        client.progress(_progress_line(tracker.words()))
+            return _timed_out(words(), answer(), timeout)
+        client.progress(_progress_line(words()))
         time.sleep(min(interval, remaining))
 
 

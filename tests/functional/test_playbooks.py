@@ -160,6 +160,8 @@ def test_gate_fails_with_a_summary_when_the_failure_persists(api, playbook, new_
     assert re.search(r"gate FAILED for build %s: raid1 \(x86_64\) job %d failed" % (build, jobs["raid1"]["id"]),
                      run.stdout), run.stdout
     assert re.search(r"FAIL\s+raid1 \(x86_64\) job %d: failed" % jobs["raid1"]["id"], run.stdout)
+    # the wait's message names the job its summary shows: the restart that failed
+    assert "finished, not ok: %d failed" % jobs["raid1"]["id"] in run.stdout, run.stdout
     # restarted once only: the original and one clone
     assert len([j for j in api_get(api, "jobs", build=build)["jobs"] if j["test"] == "raid1"]) == 2
     # a rerun of the pipeline does not restart it again (max_attempts), and still gates with a summary

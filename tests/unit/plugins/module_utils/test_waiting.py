@@ -138,7 +138,8 @@ def test_describe_shapes_the_answer_from_the_jobs_as_last_polled(clock):
     # the timeout's answer: 5 as its poll saw it, 2 as its last poll did
     assert result.status == Status.TIMEOUT and result.returns == [(2, "boot", "done", "passed"),
                                                                   (5, "raid", "running", "none")]
-    assert result.message == "timeout after 7 s: still pending: 1"
+    # the message names the jobs the returns name: the restart, not the job it stands for
+    assert result.message == "timeout after 7 s: still pending: 5"
 
 
 def test_a_restart_keeps_its_jobs_scenario_until_polled(clock):
