@@ -155,6 +155,9 @@ def _hidden_groups_builds(client: Client, groups: t.Sequence[dict], warnings: t.
     for group in groups:
         if group.get("ignore_on_dashboard"):
             rows = _builds_from_api(client, group["id"], _days(None), warnings)
+            if rows is None:
+                warnings.append("group %d is hidden from the dashboard (ignore_on_dashboard) and this openQA has no "
+                                "job_groups/%d/build_results: its builds are not listed" % (group["id"], group["id"]))
             builds[group["id"]] = _names(rows or [])
     return builds
 

@@ -101,3 +101,38 @@ def test_build_results_cut_by_the_server_is_a_warning():
     assert result.warnings == ["openQA stopped reading group 5 at its job limit (limit_exceeded: 25000): older "
                                "builds are missing; narrow it with builds_younger"]
     assert _groups.info(NewServer(), params).warnings == []
+
+
+class HiddenGroupServer:
+    """A group flagged ignore_on_dashboard, which the dashboard leaves out; build_results only if ``route``."""
+
+    base_url = "http://hidden.example"
+
+    def __init__(self, route: bool) -> None:
+        self.route = route
+        self.paths: list = []
+
+    def get(self, path, params=None):
+        self.paths.append(path)
+        if path == "job_groups":
+            return [{"id": 7, "name": "hidden", "parent_id": None, "ignore_on_dashboard": 1},
+                    {"id": 8, "name": "shown", "parent_id": None, "ignore_on_dashboard": 0}]
+        if path == "parent_groups":
+            return []
+        if path == _groups.DASHBOARD:
+            return {"results": [{"group": {"id": 8, "name": "shown"}, "children": [],
+                                 "build_results": [{"build": "s1", "total": 1}]}]}
+        if path == "job_groups/7/build_results" and self.route:
+            return {"build_results": [{"build": "h2", "total": 1}, {"build": "h1", "total": 2}]}
+        raise NotFoundError("GET %s: not found" % path)
+
+
+@pytest.mark.parametrize("route, builds, warned", [(True, ["h2", "h1"], False), (False, [], True)])
+def test_search_reads_a_hidden_group_on_its_own_or_says_it_cannot(route, builds, warned):
+    client = HiddenGroupServer(route)
+    result = _groups.search(client, _groups.ENTRY.prepare(_groups.ENTRY.action("search"), {}))
+    assert {g["name"]: g["builds"] for g in result.returns["groups"]} == {"hidden": builds, "shown": ["s1"]}
+    assert client.paths == ["job_groups", "parent_groups", _groups.DASHBOARD, "job_groups/7/build_results"]
+    assert bool(result.warnings) == warned
+    if warned:
+        assert "group 7 is hidden from the dashboard" in result.warnings[0]
