@@ -19,6 +19,7 @@ import importlib.util
 import json
 import os
 import re
+import statistics
 import subprocess
 import sys
 import threading
@@ -120,49 +121,69 @@ def bench_gate(args: t.Any, server: t.Any, run_id: str, log: t.Callable[[str], N
                               "import sysconfig; print(sysconfig.get_paths()['purelib'])"],
                              capture_output=True, text=True, check=True).stdout.strip()
     base_env = {k: v for k, v in os.environ.items() if not k.startswith(("OPENQA_", "PYTHON", "ANSIBLE_"))}
-    base_env.update({"OPENQA_API_KEY": admin["key"], "OPENQA_API_SECRET": admin["secret"],
+    base_env.update({"OPENQA_API_KEY": admin["key"], "OPENQA_API_SECRET": admin["secret"], "GROUPID": str(group_id),
                      "ANSIBLE_COLLECTIONS_PATH": purelib, "ANSIBLE_LOCALHOST_WARNING": "false",
                      "ANSIBLE_INVENTORY_UNPARSED_WARNING": "false", "ANSIBLE_NOCOLOR": "1", "NO_COLOR": "1",
                      "OPENQA_CTL": args.ctl, "PATH": "%s:%s" % (bindir, os.environ.get("PATH", "/usr/bin:/bin"))})
     out: dict = {"latency": args.gate_latency, "interval": args.gate_interval, "failed_every": args.gate_failed_every,
-                 "group_id": group_id, "sizes": {}}
+                 "group_id": group_id, "runs": args.gate_runs, "sizes": {}}
     for size in args.gate_sizes:
-        flavor = "gate%d" % size
-        rows = {}
-        for way in ("playbook", "openqa-ctl", "openqa-cli"):
-            build = "gate-%s-%d-%s" % (run_id, size, way.replace("-", ""))
-            env = dict(base_env, BUILD=build, GROUP=GROUP, GROUPID=str(group_id), DISTRI=DISTRI, VERSION=VERSION,
-                       FLAVOR=flavor, ARCH=ARCH, INTERVAL=str(args.gate_interval), TIMEOUT="600")
-            cmd = {
-                "playbook": [str(bindir / "ansible-playbook"), str(ROOT / "playbooks" / "schedule_and_gate.yml"),
-                             "-e", "BUILD=%s" % build, "-e", "GROUP='%s'" % GROUP, "-e", "DISTRI=%s" % DISTRI,
-                             "-e", "VERSION=%s" % VERSION, "-e", "FLAVOR=%s" % flavor, "-e", "ARCH=%s" % ARCH,
-                             "-e", "INTERVAL=%s" % args.gate_interval, "-e", "TIMEOUT=600"],
-                "openqa-ctl": ["bash", str(ROOT / "benchmarks" / "gate-ctl.sh")],
-                "openqa-cli": ["bash", str(ROOT / "benchmarks" / "gate-openqa-cli.sh")],
-            }[way]
-            standin = StandIn(server, args.gate_failed_every)
-            log("gate: %s, %d jobs, build %s" % (way, size, build))
-            with faultproxy.FaultProxy(server.url, lifetime=1800, latency=args.gate_latency,
-                                       on_answer=standin.on_answer) as proxy:
-                env["OPENQA_HOST"] = proxy.url
-                start = time.monotonic()
-                proc = subprocess.run(cmd, env=env, cwd=str(ROOT), capture_output=True, text=True, timeout=1800,
-                                      check=False)
-                wall = time.monotonic() - start
-                records = proxy.requests()
-            kinds: t.Dict[str, int] = {}
-            for record in records:
-                kinds[kind(record.method, record.path)] = kinds.get(kind(record.method, record.path), 0) + 1
-            failed = len([n for n in range(1, size + 1) if n % args.gate_failed_every == 0])
-            rows[way] = {"rc": proc.returncode, "wall": wall, "standin": standin.seconds,
-                         "own": wall - standin.seconds, "requests": len(records), "kinds": kinds,
-                         "jobs_finished": standin.finished, "failed_first": failed,
-                         "output": (proc.stdout + proc.stderr)[-2000:]}
-            if proc.returncode != 0:
-                log("gate: %s exited %d: %s" % (way, proc.returncode, (proc.stdout + proc.stderr)[-1500:]))
-        out["sizes"][str(size)] = rows
+        runs: t.Dict[str, t.List[dict]] = {way: [] for way in WAYS}
+        # interleaved rounds: a slow moment of this shared machine falls on every way alike
+        for round_no in range(args.gate_runs):
+            for way in WAYS:
+                build = "gate-%s-%d-%s-r%d" % (run_id, size, way.replace("-", ""), round_no)
+                runs[way].append(_run_way(args, server, faultproxy, dict(base_env), way, size, build, log))
+        out["sizes"][str(size)] = {way: _summary(way_runs) for way, way_runs in runs.items()}
     return out
+
+
+WAYS = ("playbook", "openqa-ctl", "openqa-cli")
+
+
+def _run_way(args: t.Any, server: t.Any, faultproxy: t.Any, env: dict, way: str, size: int, build: str,
+             log: t.Callable[[str], None]) -> dict:
+    """One gate run of one way through a fresh latency proxy with its own stand-in."""
+    bindir = Path(args.ansible).parent
+    flavor = "gate%d" % size
+    env.update(BUILD=build, GROUP=GROUP, DISTRI=DISTRI, VERSION=VERSION, FLAVOR=flavor, ARCH=ARCH,
+               INTERVAL=str(args.gate_interval), TIMEOUT="600")
+    cmd = {
+        "playbook": [str(bindir / "ansible-playbook"), str(ROOT / "playbooks" / "schedule_and_gate.yml"),
+                     "-e", "BUILD=%s" % build, "-e", "GROUP='%s'" % GROUP, "-e", "DISTRI=%s" % DISTRI,
+                     "-e", "VERSION=%s" % VERSION, "-e", "FLAVOR=%s" % flavor, "-e", "ARCH=%s" % ARCH,
+                     "-e", "INTERVAL=%s" % args.gate_interval, "-e", "TIMEOUT=600"],
+        "openqa-ctl": ["bash", str(ROOT / "benchmarks" / "gate-ctl.sh")],
+        "openqa-cli": ["bash", str(ROOT / "benchmarks" / "gate-openqa-cli.sh")],
+    }[way]
+    standin = StandIn(server, args.gate_failed_every)
+    log("gate: %s, %d jobs, build %s" % (way, size, build))
+    with faultproxy.FaultProxy(server.url, lifetime=1800, latency=args.gate_latency,
+                               on_answer=standin.on_answer) as proxy:
+        env["OPENQA_HOST"] = proxy.url
+        start = time.monotonic()
+        proc = subprocess.run(cmd, env=env, cwd=str(ROOT), capture_output=True, text=True, timeout=1800, check=False)
+        wall = time.monotonic() - start
+        records = proxy.requests()
+    kinds: t.Dict[str, int] = {}
+    for record in records:
+        kinds[kind(record.method, record.path)] = kinds.get(kind(record.method, record.path), 0) + 1
+    if proc.returncode != 0:
+        log("gate: %s exited %d: %s" % (way, proc.returncode, (proc.stdout + proc.stderr)[-1500:]))
+    return {"rc": proc.returncode, "wall": wall, "standin": standin.seconds, "own": wall - standin.seconds,
+            "requests": len(records), "kinds": kinds, "jobs_finished": standin.finished,
+            "output": (proc.stdout + proc.stderr)[-2000:]}
+
+
+def _summary(runs: t.List[dict]) -> dict:
+    """Medians of the times; the worst exit code; requests and their kinds as the most costly run made them."""
+    costliest = max(runs, key=lambda run: run["requests"])
+    return {"rc": max(run["rc"] for run in runs), "runs": len(runs),
+            "own": statistics.median(run["own"] for run in runs), "own_all": [run["own"] for run in runs],
+            "wall": statistics.median(run["wall"] for run in runs),
+            "standin": statistics.median(run["standin"] for run in runs),
+            "requests": costliest["requests"], "requests_all": [run["requests"] for run in runs],
+            "kinds": costliest["kinds"], "jobs_finished": costliest["jobs_finished"], "output": runs[-1]["output"]}
 
 
 FLOOR_TEXT = ("1 POST isos + 1 listing per poll (here 1 per wait: every job is final when first seen) + "
@@ -175,15 +196,18 @@ def report(gate: dict) -> t.List[str]:
              "Through tests/faultproxy.py in latency mode (%.0f ms per request and per 64 KiB of answer; one "
              "connection per request, so keep-alive gains nothing here). Worker stand-in: finishes the jobs a "
              "POST created before its answer returns (attempt 1 of every %dth test fails, the restart passes); "
-             "its time is taken off (\"own s\"). Poll interval %s s. Floor: %s."
-             % (gate["latency"] * 1000, gate["failed_every"], gate["interval"], FLOOR_TEXT), "",
-             "| jobs | way | exit | requests | vs floor | own s | wall s | stand-in s | requests by kind |",
-             "|---:|---|---:|---:|---:|---:|---:|---:|---|"]
+             "its time is taken off (\"own s\": the median of %d interleaved runs per way; requests: the most any run "
+             "made). Poll interval %s s. Floor: %s."
+             % (gate["latency"] * 1000, gate["failed_every"], gate.get("runs", 1), gate["interval"], FLOOR_TEXT), "",
+             "| jobs | way | exit | requests | vs floor | own s | own s, each run | wall s | stand-in s | "
+             "requests by kind |",
+             "|---:|---|---:|---:|---:|---:|---|---:|---:|---|"]
     for size, rows in gate["sizes"].items():
         for way, row in rows.items():
             kinds = ", ".join("%s %d" % item for item in sorted(row["kinds"].items()))
-            lines.append("| %s | %s | %d | %d | %.2fx | %.1f | %.1f | %.1f | %s |" % (
-                size, way, row["rc"], row["requests"], row["requests"] / 4.0, row["own"], row["wall"],
+            each = ", ".join("%.1f" % own for own in row.get("own_all", [row["own"]]))
+            lines.append("| %s | %s | %d | %d | %.2fx | %.1f | %s | %.1f | %.1f | %s |" % (
+                size, way, row["rc"], row["requests"], row["requests"] / 4.0, row["own"], each, row["wall"],
                 row["standin"], kinds))
     lines += ["", "Above the floor, openqa.client's ways (build new, then build wait --max-attempts 2) make two "
               "requests more, each for a guarantee the floor leaves out: the group lookup before POST isos (an "

@@ -745,6 +745,7 @@ def main() -> int:
     parser.add_argument("--gate-latency", type=float, default=0.025, help="seconds per leg (0.025: 50 ms RTT)")
     parser.add_argument("--gate-interval", type=float, default=2.0, help="poll interval of every way")
     parser.add_argument("--gate-failed-every", type=int, default=10, help="every Nth test fails once")
+    parser.add_argument("--gate-runs", type=int, default=3, help="interleaved runs of each way per size")
     parser.add_argument("--out", default=str(ROOT / "benchmarks" / "results.md"))
     args = parser.parse_args()
     sections = args.only.split(",")
