@@ -139,8 +139,9 @@ def search(client: Client, params: dict) -> Result:
         parent_names = {p["id"]: p["name"] for p in all_parents}
         everything = len(groups) == len(all_groups) and len(parents) == len(all_parents)
         filters = _search_filters(groups, parents, everything, parent_names)
-        job_group_builds, parent_builds = _builds_by_group(_dashboard(client, filters, _days(None)))
-        job_group_builds.update(_hidden_groups_builds(client, groups, warnings))
+        days = _days(None)
+        job_group_builds, parent_builds = _builds_by_group(_dashboard(client, filters, days))
+        job_group_builds.update(_hidden_groups_builds(client, groups, days, warnings))
         found += [{"id": g["id"], "name": g["name"], "kind": "job_group",
                    "builds": job_group_builds.get(g["id"], [])} for g in groups]
         found += [{"id": p["id"], "name": p["name"], "kind": "parent_group",
@@ -148,13 +149,13 @@ def search(client: Client, params: dict) -> Result:
     return Result(returns={"groups": found}, warnings=warnings)
 
 
-def _hidden_groups_builds(client: Client, groups: t.Sequence[dict], warnings: t.List[str]) -> dict:
+def _hidden_groups_builds(client: Client, groups: t.Sequence[dict], days: str, warnings: t.List[str]) -> dict:
     """Build names of the groups the dashboard leaves out (ignore_on_dashboard, newer openQA), read one
-    request each from the group's own build results, which every such server has."""
+    request each from the group's own build results; a warning where the server lacks that route."""
     builds = {}
     for group in groups:
         if group.get("ignore_on_dashboard"):
-            rows = _builds_from_api(client, group["id"], _days(None), warnings)
+            rows = _builds_from_api(client, group["id"], days, warnings)
             if rows is None:
                 warnings.append("group %d is hidden from the dashboard (ignore_on_dashboard) and this openQA has no "
                                 "job_groups/%d/build_results: its builds are not listed" % (group["id"], group["id"]))
@@ -201,23 +202,20 @@ def _builds_from_dashboard(client: Client, group: t.Mapping[str, t.Any], days: s
     return [], None
 
 
-def _parent_name(client: Client, parent_id: int) -> t.Optional[str]:
+def _get_parent(client: Client, parent_id: int) -> t.Optional[dict]:
+    """The parent group, or None when the server has no such parent (a 404 or an empty answer)."""
     try:
         parents = client.get("parent_groups/%d" % parent_id)
     except NotFoundError:
         return None
-    return parents[0]["name"] if parents else None
+    return parents[0] if parents else None
 
 
 def _parent_info(client: Client, parent_id: int, days: str) -> Result:
     """A parent group: its builds summed over its job groups, as the dashboard shows them."""
-    try:
-        parents = client.get("parent_groups/%d" % parent_id)
-    except NotFoundError:
-        parents = []
-    if not parents:
+    parent = _get_parent(client, parent_id)
+    if parent is None:
         raise NotFoundError("unknown group: there is no parent group %d on %s" % (parent_id, client.base_url))
-    parent = parents[0]
     builds: list = []
     for entry in _dashboard(client, ["^%s" % perl_literal(parent["name"] + " / ")], days):
         if entry["group"]["id"] == parent_id and entry.get("children"):
@@ -245,7 +243,8 @@ def info(client: Client, params: dict) -> Result:
         builds, parent_name = _builds_from_dashboard(client, group, days)
     parent_id = group.get("parent_id")
     if parent_id and parent_name is None:
-        parent_name = _parent_name(client, parent_id)
+        parent = _get_parent(client, parent_id)
+        parent_name = parent["name"] if parent else None
     return Result(returns={
         "id": group["id"],
         "name": group["name"],
