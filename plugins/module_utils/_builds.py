@@ -374,6 +374,8 @@ class _RetryFailures:
 
     def __call__(self, bad: t.Dict[int, dict], answer: t.Callable[[], t.Any]) -> t.Dict[int, t.Optional[int]]:
         self.answer = answer  # after an error: the build as the wait knew it (a restart is "scheduled")
+        if self.failure is not None:
+            return {}  # a restart was refused: nothing more is tried, the restarts it made were waited for
         eligible, self.used_up = _within_attempts(bad.values(), self.runs, self.params["max_attempts"])
         if not eligible:
             return {}
@@ -393,8 +395,7 @@ class _RetryFailures:
         self.runs.update((new, self.runs.get(old, 1) + 1) for old, new in made.items())
         self.clones.update(made)
         if outcome.status != Status.OK:
-            self.failure = outcome
-            return {}
+            self.failure = outcome  # the status; the restarts made despite it are followed like the others
         return made
 
     def restarted(self) -> str:

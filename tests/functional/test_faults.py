@@ -469,6 +469,34 @@ def test_build_wait_whose_second_restart_fails_keeps_the_first_and_says_the_seco
     assert len(proxy.requests("POST")) == 2
 
 
+def test_build_wait_whose_restart_is_partly_refused_waits_for_the_restart_it_made(server, proxy, api, make_job):
+    """One failure restarts, the other misses its medium: status 9 and changed, and the answer shows the
+    build as it now is (the restart, finished by a stand-in in the proxy, and the refused job)."""
+    build = unique("waitpartial")
+    restartable = make_job(result="failed", BUILD=build, TEST="restartable")
+    refused = make_job(result="failed", BUILD=build, TEST="refused", ISO="no-such-medium-%s.iso" % build)
+
+    def pass_each_restart(method: str, path: str, status: int, body: bytes) -> None:
+        if method == "POST" and status == 200 and "restart" in path:
+            answer = json.loads(gzip.decompress(body) if body[:2] == b"\x1f\x8b" else body)
+            made = [int(new) for entry in answer.get("result") or [] for new in entry.values()]
+            if made:
+                server.sql("UPDATE jobs SET state = 'done', result = 'passed' WHERE id IN (%s)"
+                           % ",".join(str(i) for i in made))
+
+    proxy.on_answer = pass_each_restart
+    result = run(proxy.url, "build", "wait", server.creds(), retries=0, id=build, max_attempts=2, interval=0.1,
+                 timeout=30.0)
+    clone = api_get(api, "jobs/%d" % restartable)["job"]["clone_id"]
+    assert clone and api_get(api, "jobs/%d" % refused)["job"]["clone_id"] is None
+    assert (result.status, result.changed) == (Status.REFUSED, True), result.message
+    assert result.message.startswith("restarted %d as %d (max_attempts 2); then restarting failed: not restarted: "
+                                     % (restartable, clone)) and "no-such-medium" in result.message
+    assert sorted((test["id"], test["status"]) for name in result.returns for test in name["tests"]) == \
+        [(refused, "failed"), (clone, "passed")]
+    assert len(proxy.requests("POST")) == 1
+
+
 def _clone_repeat(proxy, server, make_job, fault):
     build = unique("repeat")
     proxy.add(fault)
