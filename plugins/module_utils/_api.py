@@ -17,6 +17,7 @@ import json
 import os
 import typing as t
 
+from ansible_collections.openqa.client.plugins.module_utils.config import read_regular_file
 from ansible_collections.openqa.client.plugins.module_utils.envelope import (
     InvalidInputError,
     Result,
@@ -54,23 +55,29 @@ def _text(value: t.Any) -> str:
 
 
 def file_pairs(items: t.Any, name: str = "param_file") -> list:
-    """``KEY=PATH`` -> (KEY, the file's text), as openqa-cli's --param-file reads it."""
+    """``KEY=PATH`` -> (KEY, the file's text), as openqa-cli's --param-file reads it; regular files of at most
+    MAX_DATA_FILE bytes only (a FIFO would hang, /dev/zero never end)."""
     pairs = []
     for key, path in parse_key_values(items or [], name):
+        data = read_regular_file(os.path.expanduser(path), "%s %s" % (name, key), MAX_DATA_FILE)
         try:
-            with open(os.path.expanduser(path), encoding="utf-8") as handle:
-                pairs.append((key, handle.read()))
-        except OSError as exc:
-            raise InvalidInputError("%s %s=%s: cannot read the file: %s"
-                                    % (name, key, path, exc.strerror or exc)) from None
+            pairs.append((key, data.decode("utf-8")))
         except UnicodeDecodeError:
             raise InvalidInputError("%s %s=%s is not UTF-8 text" % (name, key, path)) from None
     return pairs
 
 
 def api_path(path: str, apibase: str) -> str:
+    """The route to send, refused when it would be sent or signed as another (the client signs the path as it
+    goes on the wire, where a query would part from the parameters, a fragment be cut and dot segments resolved)."""
     if "://" in path or path.startswith("//"):
         raise InvalidInputError("path %r is a URL: give the path only (e.g. jobs/1) and the server as host" % path)
+    if "?" in path or "#" in path:
+        raise InvalidInputError("path %r holds a %s: give the path alone and the parameters as params "
+                                "(e.g. jobs limit=5)" % (path, "query" if "?" in path else "'#'"))
+    if {".", ".."} & set(path.split("/")):
+        raise InvalidInputError("path %r has a '.' or '..' segment, which would be sent as another path: give "
+                                "the path it leads to" % path)
     base = "/" + apibase.strip("/") if apibase.strip("/") else ""
     return base + "/" + path.lstrip("/")
 
@@ -79,14 +86,7 @@ def _body(params: dict) -> t.Tuple[t.Optional[bytes], dict]:
     """The request body and its headers from ``body`` or ``data_file``."""
     headers = {"Content-Type": "application/json"} if params["json"] else {}
     if params["data_file"] is not None:
-        path = os.path.expanduser(params["data_file"])
-        try:
-            if os.path.getsize(path) > MAX_DATA_FILE:
-                raise InvalidInputError("data_file %s is larger than 64 MiB: is it the right file?" % path)
-            with open(path, "rb") as handle:
-                return handle.read(), headers
-        except OSError as exc:
-            raise InvalidInputError("cannot read data_file %s: %s" % (path, exc.strerror or exc)) from None
+        return read_regular_file(os.path.expanduser(params["data_file"]), "data_file", MAX_DATA_FILE), headers
     body = params["body"]
     if body is None:
         return None, headers

@@ -8,6 +8,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import importlib.util
+import io
 import json
 import random
 import socket
@@ -50,6 +51,8 @@ class Client(t.Protocol):
     check_mode: bool
     request_count: int
     retries: int
+    deadline: float
+    max_answer_mb: int
 
     def request(self, method: str, path: str, params: Params = None) -> t.Any:
         ...
@@ -67,7 +70,12 @@ class Client(t.Protocol):
         ...
 
     def send(self, method: str, path: str, params: Params = None, *, body: t.Optional[bytes] = None,
-             headers: t.Optional[t.Mapping[str, str]] = None, stream: bool = False) -> t.Any:
+             headers: t.Optional[t.Mapping[str, str]] = None, stream: bool = False,
+             give_up_at: t.Optional[float] = None) -> t.Any:
+        ...
+
+    def receive(self, response: t.Any, method: str, path: str, sink: t.Callable[[bytes], t.Any], *,
+                limit: t.Optional[int] = None, give_up_at: t.Optional[float] = None) -> int:
         ...
 
     def decode(self, response: t.Any, method: str, path: str) -> t.Any:
@@ -131,6 +139,17 @@ def sign(secret: str, path_query: str, timestamp: str) -> str:
     return hmac.new(secret.encode("utf-8"), (path_query + timestamp).encode("utf-8"), hashlib.sha1).hexdigest()
 
 
+def _wire_path(url: str) -> str:
+    """The path of ``url`` as requests puts it on the wire (percent-encoded, ``%7E`` as ``~``, dot segments
+    resolved): openQA checks the signature over the path it receives, so that form is signed, never the one
+    before encoding (the query is signed as the server rebuilds it, see canonical_query)."""
+    import requests
+
+    prepared = requests.PreparedRequest()
+    prepared.prepare_url(url, None)
+    return urllib.parse.urlsplit(str(prepared.url)).path
+
+
 def _never_sent(exc: Exception) -> bool:
     """True when the request provably did not reach the server (so re-sending a POST is safe)."""
     import requests
@@ -171,7 +190,7 @@ def _reason(exc: Exception) -> str:
 
 
 def _snippet(text: str) -> str:
-    text = " ".join(text.split())
+    text = " ".join(text[:_SNIPPET * 4].split())  # cut first: the text may be a whole answer of many MB
     return text if len(text) <= _SNIPPET else text[:_SNIPPET] + "..."
 
 
@@ -227,6 +246,14 @@ def _as_text(raw: bytes, encoding: t.Optional[str]) -> str:
         return raw.decode(encoding or "utf-8", "replace")
     except LookupError:  # a charset no codec knows
         return raw.decode("utf-8", "replace")
+
+
+class AnswerTooLarge(ServerError):
+    """An answer that grew past its size cap while it arrived; ``size`` is what had arrived by then."""
+
+    def __init__(self, message: str, size: int) -> None:
+        super().__init__(message)
+        self.size = size
 
 
 _IN_FLIGHT = threading.local()
@@ -410,22 +437,28 @@ class OpenQAClient:
         return self.decode(self.send(method, path, params), method, path)
 
     def send(self, method: str, path: str, params: Params = None, *, body: t.Optional[bytes] = None,
-             headers: t.Optional[t.Mapping[str, str]] = None, stream: bool = False) -> t.Any:
+             headers: t.Optional[t.Mapping[str, str]] = None, stream: bool = False,
+             give_up_at: t.Optional[float] = None) -> t.Any:
         """One signed request with retries and the deadline; the raw response, for callers that
         decode it themselves (the raw ``api`` call, file downloads). With a ``body`` the params
-        go into the query string."""
+        go into the query string. ``give_up_at`` (a ``time.monotonic()`` value) replaces the deadline
+        for a caller whose budget spans several requests (a download and its resumptions). A ``stream``
+        answer comes back with its body unread: read it with ``receive``, which keeps the same bounds."""
         import requests
 
         if self.check_mode and method in MUTATING_METHODS:
             raise OpenQAError("internal error: %s %s attempted in check mode; nothing was sent" % (method, path))
+        if "?" in path or "#" in path:  # the query would be signed apart from it, or cut off as a fragment
+            raise InvalidInputError("%s %s: a path holds no '?' or '#': give the parameters as params (KEY=VALUE)"
+                                    % (method, path))
         pairs = param_pairs(params)
-        give_up_at = time.monotonic() + self.deadline
+        if give_up_at is None:
+            give_up_at = time.monotonic() + self.deadline
         attempt = 0
         while True:
             attempt += 1
-            remaining = give_up_at - time.monotonic()
             try:
-                response = self._send_once(method, path, pairs, remaining, body, headers, stream)
+                response = self._send_once(method, path, pairs, give_up_at, body, headers, stream)
             except requests.exceptions.RequestException as exc:
                 if method in MUTATING_METHODS and not _never_sent(exc):
                     raise self._transport_error(exc, method, path) from None
@@ -448,19 +481,20 @@ class OpenQAClient:
                 return response
             time.sleep(wait)
 
-    def _send_once(self, method: str, path: str, pairs: list, remaining: float, body: t.Optional[bytes] = None,
+    def _send_once(self, method: str, path: str, pairs: list, give_up_at: float, body: t.Optional[bytes] = None,
                    extra_headers: t.Optional[t.Mapping[str, str]] = None, stream: bool = False) -> t.Any:
         url = self.url(path)
         headers = dict(extra_headers or {})
         query = canonical_query(pairs) if method == "GET" or body is not None else ""
         # the URL's whole path: under a path prefix (https://host/openqa/) openQA signs it too
-        signed_path = urllib.parse.urlsplit(url).path + ("?" + query if query else "")
+        signed_path = _wire_path(url) + ("?" + query if query else "")
         if self._key and self._secret:
             timestamp = str(int(time.time()))
             headers["X-API-Key"] = self._key
             headers["X-API-Microtime"] = timestamp
             headers["X-API-Hash"] = sign(self._secret, signed_path, timestamp)
         # neither phase may outlast the overall deadline
+        remaining = give_up_at - time.monotonic()
         timeout = (max(0.1, min(self.connect_timeout, remaining)), max(0.1, min(self.read_timeout, remaining)))
         self.request_count += 1
         # Redirects are not followed: the signature would go along to wherever the Location points
@@ -477,33 +511,63 @@ class OpenQAClient:
                 else:
                     response = self._session.request(method, url, data=body if body is not None else pairs,
                                                      **kwargs)
-                if not stream:
-                    # read under the watchdog: the deadline bounds the whole answer
-                    response.openqa_body = self._read_body(response, method, path)
-                return response
             except requests.exceptions.RequestException as exc:
                 if not watchdog.fired:
                     raise
-                sent = "; the request may have reached the server" if method in MUTATING_METHODS else ""
-                raise UnreachableError("%s %s: no complete answer from %s within the deadline of %.0f s (the "
-                                       "server answers too slowly: %s)%s"
-                                       % (method, path, self.base_url, self.deadline, _reason(exc), sent)) from None
+                raise self._past_deadline(method, path, exc) from None
+        if not stream:
+            response.openqa_body = self._read_body(response, method, path, give_up_at)
+        return response
 
-    def _read_body(self, response: t.Any, method: str, path: str) -> bytes:
-        """The decoded body, counted while it arrives: a gzip bomb or an endless stream stops at the cap."""
+    def _past_deadline(self, method: str, path: str, exc: t.Optional[Exception]) -> UnreachableError:
+        sent = "; the request may have reached the server" if method in MUTATING_METHODS else ""
+        cause = " (the server answers too slowly: %s)" % _reason(exc) if exc else " (the server answers too slowly)"
+        return UnreachableError("%s %s: no complete answer from %s within the deadline of %.0f s%s%s"
+                                % (method, path, self.base_url, self.deadline, cause, sent))
+
+    def receive(self, response: t.Any, method: str, path: str, sink: t.Callable[[bytes], t.Any], *,
+                limit: t.Optional[int] = None, give_up_at: t.Optional[float] = None) -> int:
+        """Hand the body of a ``stream`` answer to ``sink`` as it arrives, bounded as every answer is: at most
+        ``limit`` bytes (max_answer_mb unless given; counted decoded, so a gzip bomb stops at the cap too) and
+        done by ``give_up_at`` (the deadline from now unless given). Returns the byte count; raises
+        AnswerTooLarge past the limit (after handing over at most ``limit`` bytes), UnreachableError past the
+        deadline, and lets a broken transfer's requests exception through (the caller retries or resumes)."""
+        if limit is None:
+            limit = self.max_answer_mb * 1024 * 1024
+        if give_up_at is None:
+            give_up_at = time.monotonic() + self.deadline
         if getattr(response, "raw", None) is None:  # an answer made in memory (a test's stand-in transport)
-            return response.content
-        limit = self.max_answer_mb * 1024 * 1024
-        chunks, size = [], 0
-        for chunk in response.iter_content(_CHUNK):
-            size += len(chunk)
-            if size > limit:
-                response.close()
-                raise ServerError("%s %s: the answer from %s is larger than %d MB (max_answer_mb); raise "
-                                  "max_answer_mb if the server is right to send that much"
-                                  % (method, path, self.base_url, self.max_answer_mb))
-            chunks.append(chunk)
-        return b"".join(chunks)
+            chunks: t.Iterable[bytes] = [response.content]
+        else:
+            chunks = response.iter_content(_CHUNK)
+        import requests
+
+        size = 0
+        with _Watchdog(give_up_at - time.monotonic()) as watchdog:
+            watchdog.connection = getattr(getattr(response, "raw", None), "connection", None)
+            try:
+                for chunk in chunks:
+                    size += len(chunk)
+                    if size > limit:
+                        response.close()
+                        raise AnswerTooLarge("%s %s: the answer from %s is larger than %d MB (max_answer_mb); "
+                                             "raise max_answer_mb if the server is right to send that much"
+                                             % (method, path, self.base_url, limit >> 20), size)
+                    sink(chunk)
+            except requests.exceptions.RequestException as exc:
+                if not watchdog.fired:
+                    raise
+                raise self._past_deadline(method, path, exc) from None
+            if watchdog.fired:  # a body without a length ends quietly when its connection is shut
+                raise self._past_deadline(method, path, None)
+        return size
+
+    def _read_body(self, response: t.Any, method: str, path: str, give_up_at: t.Optional[float] = None) -> bytes:
+        """The whole decoded body in memory, bounded like every answer (see ``receive``). BytesIO grows in
+        place and hands over its buffer, so the body is held once, not once more as a join of its chunks."""
+        buffer = io.BytesIO()
+        self.receive(response, method, path, buffer.write, give_up_at=give_up_at)
+        return buffer.getvalue()
 
     def _backoff(self, attempt: int) -> float:
         """Exponential backoff with full jitter: 0.5 s, 1 s, 2 s, ... capped at 10 s."""
@@ -562,14 +626,17 @@ class OpenQAClient:
         if raw is None:  # a streamed answer its caller did not read
             raw = self._read_body(response, method, path)
         content_type = response.headers.get("Content-Type", "")
+        if 200 <= code < 300 and "json" in content_type and raw.strip():
+            text = self._json_text(response, raw, method, path)
+            # the bytes go before the text is parsed: a large answer is held as text and objects, never also
+            # as bytes (with them and a text copy for messages it peaked at four times its size)
+            response.openqa_body = b""
+            del raw
+            return self._parsed(text, code, method, path)
         text = _as_text(raw, getattr(response, "encoding", None))
         body: t.Any = None
         if "json" in content_type and raw.strip():
-            try:
-                body = json.loads(raw)
-            except (ValueError, RecursionError):
-                raise ServerError("%s %s: %s sent broken JSON (HTTP %d): %s"
-                                  % (method, path, self.base_url, code, _snippet(text))) from None
+            body = self._parsed(self._json_text(response, raw, method, path), code, method, path)
         if 200 <= code < 300:
             if body is None:
                 raise ServerError(
@@ -577,6 +644,22 @@ class OpenQAClient:
                     % (method, path, self.base_url, code, content_type or "no content type", _snippet(text)))
             return body
         raise self._http_error(response, body, raw, text, method, path)
+
+    def _json_text(self, response: t.Any, raw: bytes, method: str, path: str) -> str:
+        """The text of a JSON answer in the encoding JSON allows (UTF-8, -16 or -32, as json.loads detects)."""
+        try:
+            return raw.decode(json.detect_encoding(raw), "surrogatepass")
+        except UnicodeDecodeError:
+            raise ServerError("%s %s: %s sent broken JSON (HTTP %d, not UTF-8): %s"
+                              % (method, path, self.base_url, response.status_code,
+                                 _snippet(_as_text(raw, getattr(response, "encoding", None))))) from None
+
+    def _parsed(self, text: str, code: int, method: str, path: str) -> t.Any:
+        try:
+            return json.loads(text)
+        except (ValueError, RecursionError):
+            raise ServerError("%s %s: %s sent broken JSON (HTTP %d): %s"
+                              % (method, path, self.base_url, code, _snippet(text))) from None
 
     def _not_found(self, where: str, body: t.Any, error: str) -> OpenQAError:
         """openQA's 404 is JSON with error_status; anything else, or a host ending in the API path the

@@ -91,6 +91,16 @@ def test_status_codes_follow_the_server(server, api, ctl, make_job):
     assert ctl("api", "-X", "PATCH", "jobs").rc == Status.INVALID_INPUT
 
 
+@pytest.mark.parametrize("name", ["a b", "\u00fc", "a%7Eb", "(1)"])
+def test_a_path_is_signed_as_it_is_sent(server, name):
+    """Issue 24: the signature covered the path before requests encoded it ('a b' went as 'a%20b', 'a%7Eb' as
+    'a~b'), so openQA refused it (status 5, "check api_secret"). PUT machines/NAME is signed and routes any
+    name; openQA then refuses the missing parameters (status 4), which shows the signature was accepted."""
+    result = execute(ENTRY, dict(action="call", host=server.url, method="PUT", path="machines/" + name,
+                                 body={"name": "x"}, json=True, **server.creds()))
+    assert result.status == Status.INVALID_INPUT and "Missing parameter" in result.message, result.message
+
+
 def test_root_routes_through_apibase(server, ctl):
     run = ctl("api", "dashboard_build_results", "--apibase", "/", "limit_builds=1")
     assert run.rc == 0 and isinstance(run.returns["results"], list)

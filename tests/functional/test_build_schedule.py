@@ -64,7 +64,7 @@ def test_an_unreadable_param_file_is_invalid_input(server, ctl, tmp_path):
     build = unique()
     run = ctl("build", "new", "--vars", *pairs(build), "--param-file", "ISO=%s" % (tmp_path / "missing"),
               *server.cli_creds())
-    assert run.rc == 4 and "cannot read the file" in run.message
+    assert run.rc == 4 and "cannot read param_file ISO" in run.message
     assert server.sql("SELECT count(*) FROM scheduled_products WHERE build='%s'" % build) == "0"
 
 

@@ -89,8 +89,9 @@ def tree(dest: Path) -> t.Dict[str, bytes]:
     return {str(p.relative_to(dest)): p.read_bytes() for p in sorted(dest.rglob("*")) if p.is_file()}
 
 
-def download(host: str, job_id: int, dest: Path, **options: t.Any) -> t.Any:
-    return execute(ENTRIES["test"], dict(options, action="download", id=[job_id], dest=str(dest), host=host))
+def download(host: str, job_id: int, dest: Path, check_mode: bool = False, **options: t.Any) -> t.Any:
+    return execute(ENTRIES["test"], dict(options, action="download", id=[job_id], dest=str(dest), host=host),
+                   check_mode=check_mode)
 
 
 def test_cli_and_module_fetch_the_same_files_then_change_nothing(server, ctl, module, artifacts, tmp_path):
@@ -154,6 +155,44 @@ def test_check_mode_writes_nothing(server, ctl, artifacts, tmp_path):
     assert not (tmp_path / "d").exists()
 
 
+@pytest.mark.parametrize("local", ["longer", "changed", "changed part"])
+def test_check_mode_changes_nothing_on_disk(server, artifacts, tmp_path, local):
+    """Issue 24: a local copy longer than the server's file, or one whose end differs, was deleted by --check."""
+    serial = artifacts.files["testresults/serial0.txt"]
+    name = "serial0.txt.part" if local == "changed part" else "serial0.txt"
+    (tmp_path / "testresults").mkdir()
+    (tmp_path / "testresults" / name).write_bytes(serial + b"more" if local == "longer" else serial[:-1] + b"X")
+    before = tree(tmp_path)
+    result = download(server.url, artifacts.job_id, tmp_path, what=["logs"], check_mode=True)
+    assert result.status == Status.OK and result.changed is True, result.message
+    assert tree(tmp_path) == before
+    assert sorted(str(p.relative_to(tmp_path)) for p in tmp_path.rglob("*")) == ["testresults", "testresults/" + name]
+    outcomes = {f["path"]: f["outcome"] for f in result.returns["files"]}
+    assert outcomes["testresults/serial0.txt"] == "downloaded"
+
+
+def test_a_link_planted_in_dest_is_never_written_through(server, artifacts, tmp_path):
+    """Issue 24: DEST/testresults/autoinst-log.txt.part -> /outside/victim overwrote the victim and left the final
+    file a link out of DEST. Planted: links as partial files (to an empty victim, to a name not there yet) and
+    as final files (one to a copy of the server's file, which was then kept as "unchanged")."""
+    outside, dest = tmp_path / "outside", tmp_path / "dest"
+    outside.mkdir()
+    (dest / "testresults" / "ulogs").mkdir(parents=True)
+    (outside / "victim").write_bytes(b"")
+    (outside / "same").write_bytes(artifacts.files["testresults/serial0.txt"])
+    links = {"autoinst-log.txt.part": "victim", "vars.json.part": "not-yet", "details-boot.json.part": "details",
+             "boot-2.txt": "text", "serial0.txt": "same", "ulogs/journal.txt.part": "journal"}
+    for name, target in links.items():
+        (dest / "testresults" / name).symlink_to(outside / target)
+    result = download(server.url, artifacts.job_id, dest)
+    assert result.status == Status.OK, result.message
+    assert tree(outside) == {"victim": b"", "same": artifacts.files["testresults/serial0.txt"]}
+    assert not [p for p in dest.rglob("*") if p.is_symlink()]
+    got = tree(dest)
+    got.pop("testresults/details-boot.json")
+    assert got == artifacts.files
+
+
 @pytest.mark.parametrize("name", ["../../etc/x", "/etc/passwd", "..", "a/../../b"])
 def test_server_names_never_escape_dest(tmp_path, name):
     job = {"id": 1, "logs": ["vars.json", name], "ulogs": [], "testresults": [], "assets": {}}
@@ -190,7 +229,8 @@ def test_memory_stays_flat_for_a_large_file(server, artifacts, tmp_path):
                "print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss, file=sys.stderr)\n"
                "sys.exit(code)\n")
     proc = subprocess.run([sys.executable, "-c", measure, "test", "download", "--id", str(artifacts.job_id),
-                           "--dest", str(tmp_path), "--what", "logs", "--host", server.url],
+                           "--dest", str(tmp_path), "--what", "logs", "--host", server.url,
+                           "--max-answer-mb", "512"],  # a log over the cap (256 MB by default) is skipped
                           capture_output=True, text=True, check=False, timeout=300)
     assert proc.returncode == 0, proc.stdout
     assert (tmp_path / "testresults" / "serial0.txt").stat().st_size == size
