@@ -191,12 +191,13 @@ def label(client: Client, params: dict) -> Result:
                 entry["restarted"] = restarted.returns["clones"].get(str(job_id))
                 changed = changed or restarted.changed
                 warnings += restarted.warnings
+                if entry["restarted"] is None and not client.check_mode:
+                    warnings.append("job %d: %s" % (job_id, restarted.message))
             if rule.force_result and not client.check_mode:
                 entry["status"] = job_status(get_jobs(client, [job_id])[job_id])
                 if entry["status"] != rule.force_result:
-                    warnings.append("job %d: openQA did not apply label:force_result:%s (it is %s; openQA "
-                                    "4.6 has no force_result labels)" % (job_id, rule.force_result,
-                                                                        entry["status"]))
+                    warnings.append("job %d: openQA did not apply label:force_result:%s (it is %s: check the "
+                                    "server's force_result_regex)" % (job_id, rule.force_result, entry["status"]))
         except OpenQAError as error:
             done = Result(returns=entries, changed=changed, warnings=warnings, message=_summary(entries))
             return failed_after(done, "labelling job %d" % job_id, error)

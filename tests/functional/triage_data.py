@@ -19,6 +19,10 @@ import requests
 
 from conftest import Server, api_post
 
+from ansible_collections.openqa.client.plugins.module_utils import _jobs
+from ansible_collections.openqa.client.plugins.module_utils.client import OpenQAClient
+from ansible_collections.openqa.client.plugins.module_utils.envelope import OpenQAError, Result
+
 LOG = "[2026-12-06T10:00:00.000 UTC] [debug] Current version is 4.6 [interface v40]\n" \
       "[2026-12-06T10:00:01.000 UTC] [debug] git hash of test distribution: %s\n" \
       "%s\n[2026-12-06T10:05:00.000 UTC] [debug] isotovideo done\n"
@@ -30,12 +34,14 @@ class Scenarios:
 
     def __init__(self, server: Server, api: requests.Session, worker_id: int) -> None:
         self.server, self.api, self.worker_id = server, api, worker_id
+        self.versions: t.List[str] = []
 
     def scenario(self, **settings: t.Any) -> dict:
         tag = uuid.uuid4().hex[:8]
         values = {"DISTRI": "opensuse", "VERSION": "tri-" + tag, "FLAVOR": "DVD", "ARCH": "x86_64",
                   "TEST": "tri_" + tag, "MACHINE": "64bit", "_GROUP": self.server.fixture["group_name"]}
         values.update(settings)
+        self.versions.append(values["VERSION"])
         return {k: v for k, v in values.items() if v is not None}
 
     def job(self, scenario: t.Mapping[str, t.Any], result: str, build: str, git_hash: t.Optional[str] = "aaa111",
@@ -83,3 +89,16 @@ def triage_worker(server: Server, api: requests.Session) -> t.Iterator[int]:
 def scenarios(server: Server, api: requests.Session, triage_worker: int) -> t.Iterator[Scenarios]:
     made = Scenarios(server, api, triage_worker)
     yield made
+    for version in made.versions:  # investigation jobs no worker will run: cancelled, as an operator would
+        api_post(api, "jobs/cancel", VERSION=version)
+
+
+def run_test_verb(server: Server, action: str, check_mode: bool = False, **raw: t.Any) -> t.Tuple[Result, int]:
+    """The test entry's verb in-process, as the CLI and the module call it; also the requests it made."""
+    client = OpenQAClient(server.url, check_mode=check_mode, **server.creds())
+    declared = _jobs.ENTRY.action(action)
+    try:
+        result = declared.run(client, _jobs.ENTRY.prepare(declared, raw))
+    except OpenQAError as error:
+        result = Result.from_error(error)
+    return result, client.request_count
