@@ -477,6 +477,8 @@ def _scheduled_jobs(client: Client, settings: t.Mapping[str, str]) -> t.List[int
     """Ids of the current jobs of this product and build that still stand (not cancelled, obsoleted
     nor replaced by a restart); TEST and MACHINE, when given, narrow it as they narrow POST isos."""
     query = {key.lower(): settings[key] for key in BUILD_IDENTITY}
+    # openQA stores a job's DISTRI lower-cased (JobSettings) and GET jobs compares it exactly
+    query["distri"] = settings["DISTRI"].lower()
     query.update(_group_param(settings.get("_GROUP_ID") or settings.get("_GROUP"), None))
     tests = set(_alternatives(settings.get("TEST", "")))
     machines = set(_alternatives(settings.get("MACHINE", "")))
