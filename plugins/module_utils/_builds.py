@@ -721,6 +721,6 @@ ENTRY = Entry(
                "when one is not ok",
                options=IDENTITY + SELECTION + ("timeout", "interval", "max_attempts", "force", "skip_parents",
                                                "skip_children", "skip_ok_result_children"), required=("id",),
-               conflicts=(("group", "groupid"),)),
+               conflicts=(("group", "groupid"),), mutating_options=("max_attempts",)),
     ),
 )
