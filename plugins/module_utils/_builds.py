@@ -469,6 +469,8 @@ def _scheduled_jobs(client: Client, settings: t.Mapping[str, str]) -> t.List[int
     """Ids of the current jobs of this product and build that still stand (not cancelled, obsoleted
     nor replaced by a restart); TEST and MACHINE, when given, narrow it as they narrow POST isos."""
     query: t.Dict[str, t.Any] = {key.lower(): settings[key] for key in BUILD_IDENTITY}
+    # openQA stores a job's DISTRI lower-cased (JobSettings) and GET jobs compares it exactly
+    query["distri"] = settings["DISTRI"].lower()
     if settings.get("_GROUP_ID"):
         query["groupid"] = int(settings["_GROUP_ID"])  # digits: checked by _resolve_group_of_new
     elif settings.get("_GROUP"):
@@ -715,6 +717,6 @@ ENTRY = Entry(
                "when one is not ok",
                options=IDENTITY + SELECTION + ("timeout", "interval", "max_attempts", "force", "skip_parents",
                                                "skip_children", "skip_ok_result_children"), required=("id",),
-               conflicts=(("group", "groupid"),)),
+               conflicts=(("group", "groupid"),), mutating_options=("max_attempts",)),
     ),
 )
