@@ -22,6 +22,8 @@ from ansible_collections.openqa.client.plugins.module_utils.envelope import (
 from ansible_collections.openqa.client.plugins.module_utils._clone import clone
 from ansible_collections.openqa.client.plugins.module_utils._comments import comment
 from ansible_collections.openqa.client.plugins.module_utils._download import WHAT, download
+from ansible_collections.openqa.client.plugins.module_utils._investigate import investigate
+from ansible_collections.openqa.client.plugins.module_utils._label import label
 from ansible_collections.openqa.client.plugins.module_utils._job_reads import (
     MAX_LIMIT,
     PENDING_STATES,
@@ -324,6 +326,21 @@ ENTRY = Entry(
         Option("text", "comment: the comment's text, e.g. 'bsc#1234: known issue'."),
         Option("remove", "comment: delete the comments with exactly this text instead of adding it.", type="bool",
                default=False),
+        Option("rules", "label: the rules, a YAML or JSON file (module: also a list), each {pattern, label, retry, "
+               "force_result}; the first whose pattern (a regular expression) is found in the job's reason and "
+               "autoinst-log.txt labels it.", type="raw"),
+        Option("allow_force_result", "label: allow rules with force_result (openQA's label:force_result comment "
+               "changes the job's result); refused otherwise.", type="bool", default=False),
+        Option("log_size_limit", "label: match against autoinst-log.txt only when it is at most this large (200M, "
+               "1G), as test download's asset_size_limit. Default: 200M."),
+        Option("prio_add", "investigate: the investigation jobs get the origin's priority plus this.", type="int",
+               minimum=-(2 ** 31), default=100),
+        Option("exclude_group", "investigate: skip jobs whose '<parent group> / <group>' matches this regular "
+               "expression (openqa-investigate's exclude_group_regex)."),
+        Option("include_no_group", "investigate: also investigate jobs outside any job group.", type="bool",
+               default=False),
+        Option("conclude", "investigate: once the investigation jobs are final, return the verdict and post it "
+               "once as a comment on the origin.", type="bool", default=False),
     ),
     actions=(
         Action("restart", restart, "restart jobs (and, when failed or asked for, their parents); "
@@ -352,5 +369,11 @@ ENTRY = Entry(
                required=("id", "dest")),
         Action("comment", comment, "add a comment to each job that lacks it (or --remove it); returns the jobs "
                "changed", mutating=True, options=("id", "text", "remove"), required=("id", "text")),
+        Action("label", label, "label failed jobs by the first rule matching their reason and autoinst-log.txt "
+               "(auto-review); returns each job's outcome", mutating=True,
+               options=("id", "rules", "allow_force_result", "log_size_limit"), required=("id", "rules")),
+        Action("investigate", investigate, "clone failed jobs to tell a flaky test from a product or test "
+               "regression (openqa-investigate); returns each job's investigation", mutating=True,
+               options=("id", "prio_add", "exclude_group", "include_no_group", "conclude"), required=("id",)),
     ),
 )
