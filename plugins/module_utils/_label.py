@@ -42,7 +42,6 @@ from ansible_collections.openqa.client.plugins.module_utils._job_reads import (
     OK_RESULTS,
     get_jobs,
     id_list,
-    is_final,
     job_status,
 )
 from ansible_collections.openqa.client.plugins.module_utils._restart import restart_jobs
@@ -175,8 +174,9 @@ def label(client: Client, params: dict) -> Result:
         entry = {"id": job_id, "status": job_status(job), "outcome": "unknown", "rule": None, "label": None,
                  "commented": False, "restarted": None}
         entries.append(entry)
-        if not is_final(job) or job.get("result") in OK_RESULTS:
-            entry["outcome"] = "not failed"
+        if job.get("state") != "done" or job.get("result") in OK_RESULTS:
+            # as auto-review: only jobs that ran to a result that is not ok have a failure to label
+            entry["outcome"] = "not failed" if job.get("result") in OK_RESULTS else "not run"
             continue
         try:
             rule = first_match(rules, job_text(client, job, limit, warnings))
