@@ -12,6 +12,8 @@ description:
   - Reads the workers of an openQA server (one request per page of C(GET /api/v1/workers)) and adds one inventory
     host per worker machine, named after the workers' C(host). The machine's worker instances are in its host
     variables.
+  - A server that still sends full pages past 100000 workers (more than openQA lists) does not page like openQA;
+    the inventory then fails with that error rather than reading on.
   - "Groups: V(openqa_workers) (every machine), V(openqa_class_<class>) for each C(WORKER_CLASS) of any of the
     machine's instances, V(openqa_status_<status>) for each instance status (V(idle), V(running), V(dead),
     V(broken)) and V(openqa_arch_<arch>) for each C(CPU_ARCH)."

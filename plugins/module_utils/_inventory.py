@@ -12,6 +12,8 @@ from __future__ import annotations
 
 import typing as t
 
+from ansible_collections.openqa.client.plugins.module_utils.envelope import ServerError
+
 if t.TYPE_CHECKING:
     from ansible_collections.openqa.client.plugins.module_utils.client import Client
 
@@ -19,22 +21,39 @@ if t.TYPE_CHECKING:
 # default) and ignores offset. A page of 10000 is one request for any realistic worker farm on either.
 PAGE_SIZE = 10000
 MAX_LIMIT = 100000
+# No openQA lists more workers than 4.6 answers in one listing (MAX_LIMIT): a server still sending full pages
+# past that does not page like openQA, and reading on would only fill memory (it took 3 GB in 30 s).
+MAX_WORKERS = MAX_LIMIT
+
+
+def _worker_list(client: Client, query: t.Mapping[str, int]) -> t.List[dict]:
+    """One page of ``GET workers``: a list of worker objects with integer ids, or status 6."""
+    answer = client.get("workers", query)
+    page = answer.get("workers") if isinstance(answer, dict) else None
+    if not isinstance(page, list) or not all(isinstance(worker, dict) and isinstance(worker.get("id"), int)
+                                             and not isinstance(worker["id"], bool) for worker in page):
+        raise ServerError("%s answered workers without a list of workers with integer ids: it does not answer "
+                          "like openQA" % client.base_url)
+    return page
 
 
 def list_workers(client: Client, page_size: int = PAGE_SIZE) -> t.List[dict]:
-    """Every worker instance, by id, one request per page."""
+    """Every worker instance, by id, one request per page; status 6 past MAX_WORKERS."""
     workers: t.Dict[int, dict] = {}
     offset = 0
     while True:
-        page = client.get("workers", {"limit": page_size, "offset": offset})["workers"]
-        new = {int(worker["id"]): worker for worker in page if int(worker["id"]) not in workers}
+        page = _worker_list(client, {"limit": page_size, "offset": offset})
+        new = {worker["id"]: worker for worker in page if worker["id"] not in workers}
         if page and not new:
             # a page of ids already seen: the server ignores offset, so ask for all of them at once
-            page = client.get("workers", {"limit": MAX_LIMIT})["workers"]
-            return sorted(page, key=lambda worker: int(worker["id"]))
+            page = _worker_list(client, {"limit": MAX_LIMIT})
+            return sorted(page, key=lambda worker: worker["id"])
         workers.update(new)
         if len(page) < page_size:
             return [workers[worker_id] for worker_id in sorted(workers)]
+        if len(workers) > MAX_WORKERS:
+            raise ServerError("%s answered more than %d workers in %d full pages and still no end: it does not page "
+                              "like openQA" % (client.base_url, MAX_WORKERS, offset // page_size + 1))
         offset += len(page)
 
 

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import importlib.util
 import json
 import subprocess
+import sys
 import typing as t
 import uuid
 from pathlib import Path
@@ -14,6 +16,7 @@ from conftest import _ansible_env, api_post
 
 from ansible_collections.openqa.client.plugins.module_utils import _inventory
 from ansible_collections.openqa.client.plugins.module_utils.client import OpenQAClient
+from ansible_collections.openqa.client.plugins.module_utils.envelope import ServerError
 
 
 @pytest.fixture
@@ -208,3 +211,44 @@ def test_playbook_targets_a_class_group(server, tmp_path):
     assert proc.returncode == 0, proc.stdout + proc.stderr
     assert "fixture-worker instances 1,2" in proc.stdout
     assert server.keys["admin"]["secret"] not in proc.stdout + proc.stderr
+
+
+# ------------------------------------------------------------------ a server that does not page like openQA (issue 24)
+
+_HOSTILE = Path(__file__).resolve().parents[1] / "hostile_server.py"
+_SPEC = importlib.util.spec_from_file_location("hostile_server", _HOSTILE)
+hostile_server = importlib.util.module_from_spec(_SPEC)
+sys.modules.setdefault("hostile_server", hostile_server)
+_SPEC.loader.exec_module(hostile_server)
+# the endless list ends after this many pages, so that the unbounded code (which read 413 pages in 30 s) ends too
+PAGES_BEFORE_THE_END = 20
+
+
+def _long_worker_list(request) -> None:
+    limit, offset = (int(request.query.get(key, ["0"])[0]) for key in ("limit", "offset"))
+    if offset >= PAGES_BEFORE_THE_END * limit:
+        return request.json({"workers": []})
+    return request.json({"workers": [{"id": offset + index + 1, "host": "w%d" % ((offset + index) // 50000),
+                                      "instance": 1} for index in range(limit)]})
+
+
+def test_a_worker_list_without_end_stops_at_the_bound():
+    with hostile_server.HostileServer(_long_worker_list) as fake:
+        with pytest.raises(ServerError, match="answered more than 100000 workers in 11 full pages and still no "
+                                              "end: it does not page like openQA"):
+            _inventory.list_workers(OpenQAClient(fake.url))
+        assert len(fake.requests) == 11
+
+
+@pytest.mark.parametrize("answer", [{"workers": None}, {"workers": [1, 2]}, [], {"workers": [{"id": "x"}]}])
+def test_a_worker_list_of_another_shape_is_status_6(answer):
+    with hostile_server.HostileServer(lambda request: request.json(answer)) as fake:
+        with pytest.raises(ServerError, match="answered workers without a list of workers with integer ids"):
+            _inventory.list_workers(OpenQAClient(fake.url))
+
+
+def test_the_inventory_fails_with_a_clear_error_at_the_bound(inventory):
+    with hostile_server.HostileServer(_long_worker_list) as fake:
+        proc = inventory("--list", host=fake.url)
+    assert proc.returncode != 0 and "Unexpected" not in proc.stderr, proc.stderr
+    assert "it does not page like openQA" in proc.stderr
