@@ -106,3 +106,56 @@ def test_a_port_where_another_server_answers_is_left_alone():
     assert "set OPENQA_TEST_PORT" in started.stderr
     assert all(path.startswith("/api/v1/jobs") for path in _StandIn.paths), _StandIn.paths  # no /login
     assert not (ROOT / "tests" / "output" / ("openqa-server-%d.json" % port)).exists()
+
+
+# ------------------------------------------------------------------ openQA master's source on a fresh clone
+MASTER_SCRIPT = ROOT / "tests" / "openqa-master.sh"
+VENDORED = sorted((ROOT / "tests" / "vendor").glob("openqa-master-*.tar.gz"))
+
+
+def _export(script: Path, into: Path, **env: str) -> subprocess.CompletedProcess:
+    environ = {k: v for k, v in os.environ.items() if k not in ("OPENQA_MASTER_SRC", "OPENQA_GIT_DIR")}
+    return subprocess.run(["sh", str(script), "export"], capture_output=True, text=True, timeout=300, check=False,
+                          env=dict(environ, OPENQA_MASTER_DIR=str(into), **env))
+
+
+def _clone_without_shared(tmp_path: Path) -> Path:
+    """The repository's files the export needs, in a directory with no ../shared beside it."""
+    clone = tmp_path / "clone"
+    (clone / "tests" / "vendor").mkdir(parents=True)
+    shutil.copy(MASTER_SCRIPT, clone / "tests")
+    for tarball in VENDORED:
+        shutil.copy(tarball, clone / "tests" / "vendor")
+    return clone / "tests" / "openqa-master.sh"
+
+
+def test_the_repository_carries_openqa_masters_source():
+    assert [path.name for path in VENDORED] == ["openqa-master-c4a89ca0a.tar.gz"]
+    tracked = subprocess.run(["git", "-C", str(ROOT), "ls-files", "tests/vendor"], capture_output=True,
+                             text=True, check=False)
+    if tracked.returncode == 0:  # a git work tree (CI, a clone): git must not ignore it as a *.tar.gz
+        assert "tests/vendor/openqa-master-c4a89ca0a.tar.gz" in tracked.stdout.split()
+    assert "GPL-2.0-or-later" in (ROOT / "tests" / "vendor" / "README.md").read_text()
+
+
+def test_a_clone_without_shared_exports_master_from_its_own_tarball(tmp_path):
+    exported = _export(_clone_without_shared(tmp_path), tmp_path / "master")
+
+    assert exported.returncode == 0, exported.stderr
+    assert "c4a89ca0" in (tmp_path / "master" / "public" / "Changelog").read_text().splitlines()[0]
+    assert (tmp_path / "master" / "script" / "openqa").is_file()
+
+
+def test_openqa_master_src_wins_over_the_vendored_tarball(tmp_path):
+    source = tmp_path / "src"
+    (source / "public").mkdir(parents=True)
+    (source / "public" / "Changelog").write_text("Update to version 5.0.other:\n")
+    subprocess.run(["tar", "-czf", str(tmp_path / "openqa-master-other.tar.gz"), "-C", str(source), "."],
+                   check=True)
+    (tmp_path / "given").mkdir()
+    shutil.move(str(tmp_path / "openqa-master-other.tar.gz"), str(tmp_path / "given"))
+
+    exported = _export(_clone_without_shared(tmp_path), tmp_path / "master", OPENQA_MASTER_SRC=str(tmp_path / "given"))
+
+    assert exported.returncode == 0, exported.stderr
+    assert (tmp_path / "master" / "public" / "Changelog").read_text() == "Update to version 5.0.other:\n"
