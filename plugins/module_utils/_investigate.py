@@ -217,8 +217,9 @@ def _plans(client: Client, job: dict, good_id: t.Optional[int],
     if tests_differ:
         plans["last_good_tests"] = (job_id, casedir)
     else:
-        not_cloned["last_good_tests"] = ("the same TEST_GIT_HASH as the last good job %d" % good_id
-                                         if now.get("TEST_GIT_HASH") else "no TEST_GIT_HASH in vars.json")
+        unrecorded = [str(i) for i, found in ((job_id, now), (good_id, then)) if not found.get("TEST_GIT_HASH")]
+        not_cloned["last_good_tests"] = ("no TEST_GIT_HASH in the vars.json of job %s" % " and ".join(unrecorded)
+                                         if unrecorded else "the same TEST_GIT_HASH as the last good job %d" % good_id)
     if builds_differ:
         plans["last_good_build"] = (good_id, [])
     else:

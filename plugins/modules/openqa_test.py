@@ -231,6 +231,8 @@ options:
   group:
     description:
       - Condition for V(stop) and V(search), the job group name, or its numeric id.
+      - A name matches exactly, case included, as openQA matches it; a group that does not exist is status 2
+        C(unknown group), naming the near matches.
     type: str
   state:
     description:
