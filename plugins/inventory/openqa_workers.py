@@ -26,8 +26,8 @@ description:
   - "Host variables: V(openqa_worker_host) (the machine's name as openQA knows it), V(ansible_host) (the same, when
     the inventory host is named otherwise), V(openqa_worker_instances) (a list of V(id), V(instance), V(status),
     V(alive), V(connected), V(error), V(job_id) (the current job, null when idle), V(worker_class) (a list),
-    V(arch) and V(properties) per instance), V(openqa_worker_classes), V(openqa_worker_statuses), V(openqa_worker_arches),
-    V(openqa_worker_jobs) and V(openqa_server) (the server's URL)."
+    V(arch) and V(properties) per instance), V(openqa_worker_classes), V(openqa_worker_statuses),
+    V(openqa_worker_arches), V(openqa_worker_jobs) and V(openqa_server) (the server's URL)."
   - The connection options, their defaults and the credentials lookup (environment, C(client.conf)) are those of the
     modules. The credentials are never put into the inventory.
   - The inventory file's name must end in C(openqa_workers.yml) or C(openqa_workers.yaml).
