@@ -30,7 +30,6 @@ from ansible_collections.openqa.client.plugins.module_utils._job_reads import (
     clone_chain,
     get_job,
     get_jobs,
-    group_filter,
     id_list,
     is_final,
     job_status,
@@ -39,6 +38,7 @@ from ansible_collections.openqa.client.plugins.module_utils._job_reads import (
     matches_filters,
     newest_clone,
     one_id,
+    resolve_group,
     search_pages,
 )
 from ansible_collections.openqa.client.plugins.module_utils._restart import restart_jobs
@@ -85,7 +85,7 @@ def stop(client: Client, params: dict) -> Result:
         jobs = get_jobs(client, params["id"])
         to_cancel = [job_id for job_id in dict.fromkeys(params["id"]) if not is_final(jobs[job_id])]
     elif conditions:
-        pending = search_pages(client, dict(_server_filters(conditions), state=sorted(PENDING_STATES)),
+        pending = search_pages(client, dict(_server_filters(client, conditions), state=sorted(PENDING_STATES)),
                                limit=MAX_LIMIT)
         to_cancel = sorted(pending)
     else:
@@ -151,13 +151,10 @@ def _conditions(params: t.Mapping[str, t.Any], names: t.Iterable[str]) -> t.Dict
     return {name: params[name] for name in names if params.get(name) not in (None, [], "")}
 
 
-def _server_filters(conditions: t.Mapping[str, t.Any]) -> t.Dict[str, t.Any]:
-    """Our condition names -> GET jobs query keys; a numeric group is a group id."""
+def _server_filters(client: Client, conditions: t.Mapping[str, t.Any]) -> t.Dict[str, t.Any]:
+    """Our condition names -> GET jobs query keys; a numeric group is a group id, an unknown group status 2."""
     filters = dict(conditions)
-    group = filters.pop("group", None)
-    if group is not None:
-        key, value = group_filter(group)
-        filters[key] = value
+    filters.update(resolve_group(client, filters.pop("group", None))[0])
     return filters
 
 
@@ -166,7 +163,7 @@ def _server_filters(conditions: t.Mapping[str, t.Any]) -> t.Dict[str, t.Any]:
 
 def search(client: Client, params: dict) -> Result:
     """Ids of matching jobs, newest first, among the newest ``limit`` jobs plus the pending ones."""
-    filters = _server_filters(_conditions(params, SEARCH_FILTERS))
+    filters = _server_filters(client, _conditions(params, SEARCH_FILTERS))
     since, comments = params["since"], params["comments"]
     cutoff = time.time() - since if since is not None else None
     older = (lambda job: _finished_before(job, cutoff)) if cutoff is not None else None
@@ -307,7 +304,8 @@ ENTRY = Entry(
         Option("arch", "Condition: job setting ARCH."),
         Option("test", "Condition: job setting TEST."),
         Option("machine", "Condition: job setting MACHINE."),
-        Option("group", "Condition: job group name, or its id."),
+        Option("group", "Condition: job group name (exact, case included, as openQA matches it), or its id; "
+               "an unknown group is status 2."),
         Option("state", "search: openQA job state; repeat for several.", multiple=True, choices=STATES),
         Option("result", "search: openQA job result; repeat for several.", multiple=True, choices=RESULTS),
         Option("comments", "search: text that a comment of the job contains (case-insensitive)."),

@@ -24,9 +24,11 @@ def own_machine(api, server) -> t.Iterator[t.Callable[..., str]]:
     """A worker machine of this test's own with one instance per class list; removed afterwards."""
     created: t.List[int] = []
 
-    def register(*class_lists: str, arch: str = "x86_64") -> str:
-        host = "inv-%s" % uuid.uuid4().hex[:10]
-        for instance, classes in enumerate(class_lists, start=1):
+    def register(*class_lists: str, arch: str = "x86_64", host: t.Optional[str] = None) -> str:
+        # a given host name may be shared with other tests' workers: its instance numbers are this test's own
+        first = 1 if host is None else 1000 + uuid.uuid4().int % 100000
+        host = host or "inv-%s" % uuid.uuid4().hex[:10]
+        for instance, classes in enumerate(class_lists, start=first):
             created.append(api_post(api, "workers", host=host, instance=instance, cpu_arch=arch, mem_max=2048,
                                     worker_class=classes, websocket_api_version=1)["id"])
         return host
@@ -252,3 +254,30 @@ def test_the_inventory_fails_with_a_clear_error_at_the_bound(inventory):
         proc = inventory("--list", host=fake.url)
     assert proc.returncode != 0 and "Unexpected" not in proc.stderr, proc.stderr
     assert "it does not page like openQA" in proc.stderr
+
+
+# ------------------------------------------------------------------ worker host names (issue 24)
+
+def test_a_worker_on_localhost_never_shadows_the_controller(server, inventory, own_machine, tmp_path):
+    own_machine("inv_local", host="localhost")
+    data = listing(inventory("--list"))
+    assert "localhost" not in data["_meta"]["hostvars"]
+    variables = data["_meta"]["hostvars"]["openqa_worker_localhost"]
+    assert variables["openqa_worker_host"] == "localhost" and "ansible_host" not in variables
+    assert "openqa_worker_localhost" in members(data, "openqa_class_inv_local")
+    assert "localhost" not in members(data, "openqa_workers")
+    # Ansible's implicit localhost keeps its local connection: a play on localhost runs without ssh
+    source = next(tmp_path.glob("*.openqa_workers.yml"))
+    ping = subprocess.run(["ansible", "-i", str(source), "localhost", "-m", "ansible.builtin.ping"],
+                          capture_output=True, text=True, env=_ansible_env({}), check=False, timeout=120,
+                          cwd=tmp_path)
+    assert ping.returncode == 0 and '"ping": "pong"' in ping.stdout, ping.stdout + ping.stderr
+
+
+def test_host_prefix_namespaces_worker_machines_and_keeps_their_address(inventory, own_machine):
+    host = own_machine("inv_prefixed")
+    data = listing(inventory("--list", host_prefix="oq_"))
+    assert host not in data["_meta"]["hostvars"]
+    variables = data["_meta"]["hostvars"]["oq_" + host]
+    assert variables["ansible_host"] == host and variables["openqa_worker_host"] == host
+    assert "oq_" + host in members(data, "openqa_class_inv_prefixed")
