@@ -10,15 +10,24 @@ short_description: openQA worker machines as inventory hosts
 version_added: 0.1.0
 description:
   - Reads the workers of an openQA server (one request per page of C(GET /api/v1/workers)) and adds one inventory
-    host per worker machine, named after the workers' C(host). The machine's worker instances are in its host
-    variables.
+    host per worker machine, named after the workers' C(host) with O(host_prefix) in front. The machine's worker
+    instances are in its host variables.
+  - A worker machine named like a host of another inventory source becomes that same host (Ansible merges hosts
+    by name) and joins the openqa groups; O(host_prefix) keeps them apart.
+  - "A worker registered as V(localhost) (or V(127.0.0.1), V(::1), any loopback name) runs on its own machine, not
+    on the controller: its host is named V(openqa_worker_localhost) (after O(host_prefix)), never V(localhost),
+    so Ansible's implicit localhost keeps its local connection and stays out of the openqa groups. Such a host has
+    no C(ansible_host); set one with O(compose) to reach it."
+  - A server that still sends full pages past 100000 workers (more than openQA lists) does not page like openQA;
+    the inventory then fails with that error rather than reading on.
   - "Groups: V(openqa_workers) (every machine), V(openqa_class_<class>) for each C(WORKER_CLASS) of any of the
     machine's instances, V(openqa_status_<status>) for each instance status (V(idle), V(running), V(dead),
     V(broken)) and V(openqa_arch_<arch>) for each C(CPU_ARCH)."
-  - "Host variables: V(openqa_worker_instances) (a list of V(id), V(instance), V(status), V(alive), V(connected),
-    V(error), V(job_id) (the current job, null when idle), V(worker_class) (a list), V(arch) and V(properties) per
-    instance), V(openqa_worker_classes), V(openqa_worker_statuses), V(openqa_worker_arches),
-    V(openqa_worker_jobs) and V(openqa_server) (the server's URL)."
+  - "Host variables: V(openqa_worker_host) (the machine's name as openQA knows it), V(ansible_host) (the same, when
+    the inventory host is named otherwise), V(openqa_worker_instances) (a list of V(id), V(instance), V(status),
+    V(alive), V(connected), V(error), V(job_id) (the current job, null when idle), V(worker_class) (a list),
+    V(arch) and V(properties) per instance), V(openqa_worker_classes), V(openqa_worker_statuses),
+    V(openqa_worker_arches), V(openqa_worker_jobs) and V(openqa_server) (the server's URL)."
   - The connection options, their defaults and the credentials lookup (environment, C(client.conf)) are those of the
     modules. The credentials are never put into the inventory.
   - The inventory file's name must end in C(openqa_workers.yml) or C(openqa_workers.yaml).
@@ -28,6 +37,13 @@ options:
     type: str
     required: true
     choices: [openqa.client.openqa_workers]
+  host_prefix:
+    description:
+      - Put in front of each worker machine's name to make its inventory host name, for example V(openqa_), so
+        that worker machines never merge with hosts of the same name from other inventory sources. C(ansible_host)
+        is then the machine's name, so connections still reach it.
+    type: str
+    default: ""
 extends_documentation_fragment:
   - openqa.client.connection
   - ansible.builtin.constructed
@@ -112,7 +128,7 @@ class InventoryModule(BaseInventoryPlugin, Constructable, Cacheable):
                 raise AnsibleParserError("openqa_workers %s: %s" % (path, error)) from None
         if update_cache:
             self._cache[cache_key] = workers
-        self._populate(machines(workers), connection.url)
+        self._populate(machines(workers, self.get_option("host_prefix") or ""), connection.url)
 
     def _populate(self, hosts: t.Mapping[str, dict], url: str) -> None:
         strict = self.get_option("strict")
