@@ -310,10 +310,14 @@ options:
     description:
       - "With O(action=comment), the comment's text, for example V(bsc#1234: known issue). A bug reference in it
         shows in M(openqa.client.openqa_build) V(info) with O(openqa.client.openqa_build#module:bugs)."
+      - openQA stores a bug tracker URL as its bug reference (V(https://progress.opensuse.org/issues/5) as
+        V(poo#5)); a comment counts as present when its text is O(text) as openQA stores it.
     type: str
   remove:
     description:
       - With O(action=comment), delete the job's comments whose text is exactly O(text) instead of adding one.
+      - openQA does not delete a comment with a C(label:force_result:) label; removing one is refused (status 9)
+        and nothing is removed.
     type: bool
     default: false
   rules:
