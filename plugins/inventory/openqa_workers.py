@@ -31,6 +31,14 @@ description:
   - The connection options, their defaults and the credentials lookup (environment, C(client.conf)) are those of the
     modules. The credentials are never put into the inventory.
   - The inventory file's name must end in C(openqa_workers.yml) or C(openqa_workers.yaml).
+  - "An option this plugin does not know (a typo such as V(hots)) is an error naming the option, never left to its
+    default: without O(host) the plugin would read the workers of V(http://localhost)."
+  - "Errors (an unknown option, an unreachable server, refused credentials) are errors of this plugin, and Ansible
+    reports them, but only as warnings: it goes on with the other inventory sources, or with the implicit
+    V(localhost) alone, and the play exits 0. To make them fatal, set C(ANSIBLE_INVENTORY_UNPARSED_FAILED=true)
+    (C(ansible.cfg): C([inventory] unparsed_is_failed = true); fatal when no source parses) or
+    C(ANSIBLE_INVENTORY_ANY_UNPARSED_IS_FAILED=true) (C([inventory] any_unparsed_is_failed = true); fatal when
+    any source fails)."
 options:
   plugin:
     description: The name of this plugin; it marks the file as this plugin's source.
@@ -80,8 +88,10 @@ keyed_groups:
 strict: true
 """
 
+import difflib
 import typing as t
 
+from ansible import constants as C
 from ansible.errors import AnsibleParserError
 from ansible.plugins.inventory import BaseInventoryPlugin, Cacheable, Constructable
 
@@ -90,6 +100,9 @@ from ansible_collections.openqa.client.plugins.module_utils._inventory import li
 from ansible_collections.openqa.client.plugins.module_utils._plugins import connect
 from ansible_collections.openqa.client.plugins.module_utils._runner import CONNECTION_NAMES
 
+# Ansible only warns about a source that fails to parse: every error says how to make it fatal.
+FATAL_HINT = ("(Ansible goes on without this source: ANSIBLE_INVENTORY_UNPARSED_FAILED=true, or "
+              "ANSIBLE_INVENTORY_ANY_UNPARSED_IS_FAILED=true, makes this fatal)")
 GROUP_PREFIXES = (("openqa_worker_classes", "openqa_class_"), ("openqa_worker_statuses", "openqa_status_"),
                   ("openqa_worker_arches", "openqa_arch_"))
 
@@ -103,14 +116,14 @@ class InventoryModule(BaseInventoryPlugin, Constructable, Cacheable):
 
     def parse(self, inventory: t.Any, loader: t.Any, path: str, cache: bool = True) -> None:
         super().parse(inventory, loader, path, cache)
-        self._read_config_data(path)
+        self._refuse_unknown_options(path, self._read_config_data(path))
         raw = {name: self.get_option(name) for name in CONNECTION_NAMES}
         # vaulted values arrive as Ansible's string wrappers; the client wants plain text
         raw = {name: str(value) if isinstance(value, str) else value for name, value in raw.items()}
         try:
             client, connection = connect(raw)
         except OpenQAError as error:
-            raise AnsibleParserError("openqa_workers %s: %s" % (path, error)) from None
+            raise _failure(path, str(error)) from None
         # the cache key covers the server: one file may point at another server after an edit
         cache_key = self.get_cache_key(path + "#" + connection.url)
         use_cache = self.get_option("cache") and cache
@@ -125,10 +138,22 @@ class InventoryModule(BaseInventoryPlugin, Constructable, Cacheable):
             try:
                 workers = list_workers(client)
             except OpenQAError as error:
-                raise AnsibleParserError("openqa_workers %s: %s" % (path, error)) from None
+                raise _failure(path, str(error)) from None
         if update_cache:
             self._cache[cache_key] = workers
         self._populate(machines(workers, self.get_option("host_prefix") or ""), connection.url)
+
+    def _refuse_unknown_options(self, path: str, config: t.Mapping[str, t.Any]) -> None:
+        """Ansible leaves an unknown key unread: a typo (`hots:`) would silently mean the default."""
+        known = set()
+        for name, definition in C.config.get_configuration_definitions("inventory", self._load_name).items():
+            known.update([name, *(definition.get("aliases") or [])])
+        unknown = sorted(set(config) - known)
+        if unknown:
+            hints = ["%r (did you mean %r?)" % (name, close[0]) if close else repr(name)
+                     for name in unknown for close in [difflib.get_close_matches(name, sorted(known), n=1)]]
+            raise _failure(path, "unknown option %s; the options are in `ansible-doc -t inventory %s`"
+                           % (", ".join(hints), self.NAME))
 
     def _populate(self, hosts: t.Mapping[str, dict], url: str) -> None:
         strict = self.get_option("strict")
@@ -145,3 +170,7 @@ class InventoryModule(BaseInventoryPlugin, Constructable, Cacheable):
             self._set_composite_vars(self.get_option("compose"), variables, name, strict=strict)
             self._add_host_to_composed_groups(self.get_option("groups"), variables, name, strict=strict)
             self._add_host_to_keyed_groups(self.get_option("keyed_groups"), variables, name, strict=strict)
+
+
+def _failure(path: str, message: str) -> AnsibleParserError:
+    return AnsibleParserError("openqa_workers %s: %s %s" % (path, message, FATAL_HINT))

@@ -45,11 +45,12 @@ def own_machine(api, server) -> t.Iterator[t.Callable[..., str]]:
 
 @pytest.fixture
 def inventory(server, tmp_path: Path) -> t.Callable[..., subprocess.CompletedProcess]:
-    """Write NAME.openqa_workers.yml with the given options and run ansible-inventory on it."""
+    """Write NAME.openqa_workers.yml with the given options (None: left out) and run ansible-inventory on it."""
 
     def run(*args: str, name: str = "test", env: t.Optional[dict] = None,
             **options: t.Any) -> subprocess.CompletedProcess:
         config = dict({"plugin": "openqa.client.openqa_workers", "host": server.url}, **options)
+        config = {key: value for key, value in config.items() if value is not None}
         path = tmp_path / (name + ".openqa_workers.yml")
         path.write_text(yaml.safe_dump(config))
         extra = dict({"ANSIBLE_INVENTORY_UNPARSED_FAILED": "1", "OPENQA_CONFIG": str(tmp_path)}, **(env or {}))
@@ -173,6 +174,45 @@ def test_bad_credentials_and_unreachable_server_fail_with_the_envelope_message(s
     assert half.returncode != 0 and "api_secret is missing" in half.stderr
     down = inventory("--list", host="http://127.0.0.1:9", retries=0)
     assert down.returncode != 0 and "cannot reach http://127.0.0.1:9" in down.stderr
+
+
+ANSIBLES_DEFAULT = {"ANSIBLE_INVENTORY_UNPARSED_FAILED": "false"}  # a source that fails is only a warning
+
+
+def test_a_typo_is_an_error_naming_the_option_not_the_default_host(server, inventory):
+    lenient = inventory("--graph", host=None, hots=server.url, env=ANSIBLES_DEFAULT)
+    assert lenient.returncode == 0  # Ansible's choice: it goes on with the implicit localhost
+    assert "unknown option 'hots' (did you mean 'host'?)" in lenient.stderr
+    assert "http://localhost" not in lenient.stderr  # the plugin never read the default host's workers
+    assert "ANSIBLE_INVENTORY_UNPARSED_FAILED=true" in lenient.stderr  # and says how to make it fatal
+    fatal = inventory("--graph", host=None, hots=server.url)
+    assert fatal.returncode != 0 and "unknown option 'hots'" in fatal.stderr
+
+
+def test_every_known_option_is_accepted(server, inventory):
+    proc = inventory("--graph", strict=True, compose={}, groups={}, keyed_groups=[], host_prefix="",
+                     leading_separator=True, use_extra_vars=False, cache=False, validate_certs=True, retries=1,
+                     **server.creds())
+    assert proc.returncode == 0, proc.stderr
+
+
+def test_an_unreachable_server_fails_the_play_when_ansible_is_told_to(tmp_path):
+    inventory_file = tmp_path / "down.openqa_workers.yml"
+    inventory_file.write_text(yaml.safe_dump({"plugin": "openqa.client.openqa_workers",
+                                              "host": "http://127.0.0.1:9", "retries": 0}))
+    playbook = tmp_path / "play.yml"
+    playbook.write_text(PLAYBOOK.replace("openqa_class_qemu_x86_64", "all"))
+
+    def play(env: dict) -> subprocess.CompletedProcess:
+        return subprocess.run(["ansible-playbook", "-i", str(inventory_file), str(playbook)], capture_output=True,
+                              text=True, env=_ansible_env(env), check=False, timeout=120)
+
+    lenient = play(ANSIBLES_DEFAULT)
+    assert lenient.returncode == 0 and "cannot reach http://127.0.0.1:9" in lenient.stderr
+    assert "ANSIBLE_INVENTORY_UNPARSED_FAILED=true" in lenient.stderr
+    fatal = play({"ANSIBLE_INVENTORY_UNPARSED_FAILED": "true"})
+    assert fatal.returncode != 0 and "cannot reach http://127.0.0.1:9" in fatal.stderr
+    assert "TASK [" not in fatal.stdout
 
 
 def test_one_request_for_a_listing(server):
