@@ -37,7 +37,8 @@ EXIT_OUTPUT_FAILED = 74
 class _Entries(t.Mapping[str, Entry]):
     """Entry name -> Entry, importing an entry's module on first use: a call loads only its own."""
 
-    MODULES = {"test": "_jobs", "worker": "_workers", "group": "_groups", "build": "_builds", "api": "_api"}
+    MODULES = {"test": "_jobs", "worker": "_workers", "group": "_groups", "build": "_builds", "api": "_api",
+               "events": "_events"}
 
     def __init__(self) -> None:
         self._loaded: t.Dict[str, Entry] = {}
@@ -294,17 +295,42 @@ def run(argv: t.Sequence[str], environ: t.Optional[t.Mapping[str, str]] = None) 
     flags = {k: v for k, v in args.items() if k not in CLI_ONLY and v is not None}
     raw = dict(file_values, **flags, action=action.name)
     from_file = frozenset(file_values) - frozenset(flags)
+    # events streams: each event is a line of its own, as the rulebook source gets it
+    callbacks: t.Optional[t.Dict[str, t.Callable[..., None]]] = \
+        {"sink": _print_event, "warn": _warn, "ready": _said} if entry.name == "events" else None
     result = execute(entry, raw, check_mode=args["check"], from_json_data=from_file, environ=environ,
-                     on_retry=_warn, on_progress=_progress if sys.stderr.isatty() else None)
+                     on_retry=_warn, on_progress=_progress if sys.stderr.isatty() else None, callbacks=callbacks)
     return result, action.mutating
+
+
+def _print_event(event: dict) -> None:
+    """One event, one line of JSON, flushed: a pipeline reading line by line sees it at once."""
+    try:
+        sys.stdout.write(json.dumps(event, sort_keys=True) + "\n")
+        sys.stdout.flush()
+    except OSError as error:
+        raise OutputClosedError("cannot write the event stream (%s)" % (error.strerror or error)) from None
+
+
+class OutputClosedError(OpenQAError):
+    """stdout went away (the reader of a pipe ended): the stream ends."""
 
 
 def _warn(message: str) -> None:
     print("openqa-ctl: warning: %s" % render.printable(message), file=sys.stderr)
 
 
+def _said(message: str) -> None:
+    print("openqa-ctl: %s" % render.printable(message), file=sys.stderr, flush=True)
+
+
 def _progress(message: str) -> None:
     print("openqa-ctl: %s" % render.printable(message), file=sys.stderr)
+
+
+def _streamed(argv: t.Sequence[str]) -> bool:
+    words = [arg for arg in argv if not arg.startswith("-")]
+    return bool(words) and words[0] == "events"
 
 
 def _output_format(argv: t.Sequence[str]) -> str:
@@ -366,6 +392,8 @@ def _main(argv: t.Sequence[str]) -> int:
     try:
         for warning in result.warnings:
             _warn(warning)
+        if _streamed(argv) and result.status == Status.OK:
+            return 0  # the events were the output
         # a read that may change the server (build wait --max-attempts) says so when it did
         print(present(result.envelope(with_changed=mutating or result.changed), argv))
         sys.stdout.flush()

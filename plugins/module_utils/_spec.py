@@ -220,6 +220,9 @@ class Action(t.NamedTuple):
     options: t.Tuple[str, ...] = ()
     required: t.Tuple[str, ...] = ()
     mutating: bool = False
+    # options that make a reading action change the server (build wait --max-attempts restarts failures):
+    # a lookup, which only reads, refuses them
+    mutating_options: t.Tuple[str, ...] = ()
     aliases: t.Tuple[str, ...] = ()
     # pairs of options that must not be combined
     conflicts: t.Tuple[t.Tuple[str, str], ...] = ()
