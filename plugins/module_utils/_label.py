@@ -33,16 +33,13 @@ from ansible_collections.openqa.client.plugins.module_utils.envelope import (
 from ansible_collections.openqa.client.plugins.module_utils._comments import comment
 from ansible_collections.openqa.client.plugins.module_utils._download import (
     DEFAULT_ASSET_LIMIT,
-    _Fetcher,
-    _Plan,
-    _file_path,
+    fetch_job_file,
     parse_size,
 )
 from ansible_collections.openqa.client.plugins.module_utils._job_reads import (
     OK_RESULTS,
     get_jobs,
     id_list,
-    is_final,
     job_status,
 )
 from ansible_collections.openqa.client.plugins.module_utils._restart import restart_jobs
@@ -146,9 +143,9 @@ def job_text(client: Client, job: dict, limit: int, warnings: t.List[str]) -> st
     reason = str(job.get("reason") or "")
     job_id = int(job["id"])
     with tempfile.TemporaryDirectory(prefix="openqa-label-") as scratch:
-        item = _Plan("fetch", os.path.join(scratch, LOG), _file_path(job_id, LOG), limit=limit)
+        target = os.path.join(scratch, LOG)
         try:
-            outcome, size = _Fetcher(client, check_mode=False).fetch(item)
+            outcome, size = fetch_job_file(client, job_id, LOG, target, limit)
         except NotFoundError:
             warnings.append("job %d has no %s: matched against its reason only" % (job_id, LOG))
             return reason
@@ -156,7 +153,7 @@ def job_text(client: Client, job: dict, limit: int, warnings: t.List[str]) -> st
             warnings.append("job %d: %s (%d bytes) is larger than log_size_limit %d: matched against its reason "
                             "only" % (job_id, LOG, size, limit))
             return reason
-        with open(item.target, "rb") as handle:
+        with open(target, "rb") as handle:
             log = handle.read(limit + 1)
     return reason + "\n" + log.decode("utf-8", errors="replace")
 
@@ -175,8 +172,9 @@ def label(client: Client, params: dict) -> Result:
         entry = {"id": job_id, "status": job_status(job), "outcome": "unknown", "rule": None, "label": None,
                  "commented": False, "restarted": None}
         entries.append(entry)
-        if not is_final(job) or job.get("result") in OK_RESULTS:
-            entry["outcome"] = "not failed"
+        if job.get("state") != "done" or job.get("result") in OK_RESULTS:
+            # as auto-review: only jobs that ran to a result that is not ok have a failure to label
+            entry["outcome"] = "not failed" if job.get("result") in OK_RESULTS else "not run"
             continue
         try:
             rule = first_match(rules, job_text(client, job, limit, warnings))

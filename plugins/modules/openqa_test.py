@@ -61,7 +61,8 @@ options:
         V(comment) adds it (C(changed=false) when the job has it); C(retry) restarts the job once (a job already
         restarted, or whose scenario ran twice, is left alone); C(force_result) prefixes the comment with openQA's
         C(label:force_result:RESULT:) and is refused (status 9, nothing done) unless O(allow_force_result).
-        A failed job no rule matches is reported V(unknown); passed and pending jobs V(not failed).
+        A failed job no rule matches is reported V(unknown); passed and softfailed jobs V(not failed), pending and
+        cancelled ones V(not run).
       - V(investigate) clones each failed or incomplete job in O(id) up to four ways, as C(openqa-investigate)
         does, named C(TEST:investigate:KIND), V(retry) (the job again), V(last_good_tests) (CASEDIR pinned to the
         C(TEST_GIT_HASH) of the scenario's last good job, only when it differs), V(last_good_build) (the last good
@@ -489,8 +490,8 @@ returns:
     - For V(comment), the ids of the jobs that were (in check mode would be) commented on, or with O(remove)
       uncommented; empty when nothing changed.
     - For V(label), a list with one dict per job, in the order of O(id), with C(id), C(status) (its status word),
-      C(outcome) (V(labelled), V(unknown) or V(not failed)), C(rule) (the number of the matching rule, from 1),
-      C(label) (the comment text), C(commented) (whether it was, in check mode would be, posted now) and
+      C(outcome) (V(labelled), V(unknown), V(not failed) or V(not run)), C(rule) (the number of the matching rule,
+      from 1), C(label) (the comment text), C(commented) (whether it was, in check mode would be, posted now) and
       C(restarted) (the new id of a retried job, null in check mode or without C(retry)).
     - For V(investigate), a list with one dict per job with C(id), C(skipped) (why it was not investigated, or null),
       C(existing) (an earlier run's investigation was found), C(last_good) (the last good job's id) and
