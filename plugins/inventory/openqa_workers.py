@@ -7,7 +7,7 @@ from __future__ import annotations
 DOCUMENTATION = r"""
 name: openqa_workers
 short_description: openQA worker machines as inventory hosts
-version_added: 0.1.0
+version_added: 1.0.0
 description:
   - Reads the workers of an openQA server (one request per page of C(GET /api/v1/workers)) and adds one inventory
     host per worker machine, named after the workers' C(host) with O(host_prefix) in front. The machine's worker

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 import typing as t
 import uuid
@@ -34,6 +35,12 @@ def failing_build(server, api, make_job) -> t.Callable[[], t.Tuple[str, t.Dict[s
     return make
 
 
+def summary(stdout: str) -> t.List[str]:
+    """The summary task's lines about jobs (the debug task prints its msg as a list, one string per line)."""
+    return [json.loads(line.strip().rstrip(",")) for line in stdout.splitlines()
+            if re.match(r'\s+"(known|labelled|UNKNOWN) ', line)]
+
+
 def texts(api, job_id: int) -> t.List[str]:
     return [comment["text"] for comment in api_get(api, "jobs/%d/comments" % job_id)]
 
@@ -50,6 +57,11 @@ def test_labels_known_failures_once_and_fails_on_the_rest(api, playbook, failing
     assert "unknown failures in build %s: %d (first failed modules: surprise)" % (build, jobs["unknown"]) \
         in first.stdout
     assert "labelled job %d (x86_64): failed in odd -> bsc#3333" % jobs["earlier"] in first.stdout
+    assert sorted(summary(first.stdout)) == sorted([  # one line each, never run together
+        "known    job %d (x86_64): failed in first_boot -> bsc#1111" % jobs["known_a"],
+        "known    job %d (x86_64): failed in zypper_up -> poo#2222" % jobs["known_b"],
+        "UNKNOWN  job %d (x86_64): failed in surprise" % jobs["unknown"],
+        "labelled job %d (x86_64): failed in odd -> bsc#3333" % jobs["earlier"]])
     again = playbook("label_known", BUILD=build, KNOWN=KNOWN)
     assert again.rc == 2 and again.changed == 0
     assert len(texts(api, jobs["known_a"])) == 1
