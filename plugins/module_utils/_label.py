@@ -38,6 +38,7 @@ from ansible_collections.openqa.client.plugins.module_utils._download import (
 )
 from ansible_collections.openqa.client.plugins.module_utils._job_reads import (
     OK_RESULTS,
+    first_failed_module,
     get_jobs,
     id_list,
     job_status,
@@ -48,7 +49,7 @@ if t.TYPE_CHECKING:
     from ansible_collections.openqa.client.plugins.module_utils.client import Client
 
 LOG = "autoinst-log.txt"
-RULE_KEYS = ("pattern", "label", "retry", "force_result")
+RULE_KEYS = ("pattern", "module", "label", "retry", "force_result")
 # the results openQA's label:force_result accepts (OpenQA::Jobs::Constants' RESULTS a person may set)
 FORCE_RESULTS = ("none", "passed", "softfailed", "failed", "incomplete", "skipped", "obsoleted",
                  "parallel_failed", "parallel_restarted", "user_cancelled", "user_restarted",
@@ -59,7 +60,8 @@ RETRY_ATTEMPTS = 2
 
 class Rule(t.NamedTuple):
     number: int
-    pattern: t.Pattern[str]
+    pattern: t.Optional[t.Pattern[str]]
+    module: t.Optional[t.Pattern[str]]
     label: str
     retry: bool
     force_result: t.Optional[str]
@@ -109,16 +111,13 @@ def _rule(number: int, item: t.Any, allow_force_result: bool) -> Rule:
     if unknown:
         raise InvalidInputError("%s has unknown keys %s: a rule has %s" % (where, ", ".join(unknown),
                                                                            ", ".join(RULE_KEYS)))
-    pattern, label = item.get("pattern"), item.get("label")
-    if not isinstance(pattern, str) or not pattern:
-        raise InvalidInputError("%s has no pattern: give a regular expression searched in the reason and %s"
-                                % (where, LOG))
+    label = item.get("label")
+    if item.get("pattern") is None and item.get("module") is None:
+        raise InvalidInputError("%s has no pattern: give a regular expression searched in the reason and %s (or "
+                                "module, one the name of the first failed test module must match)" % (where, LOG))
     if not isinstance(label, str) or not label.strip():
         raise InvalidInputError("%s has no label: give the comment text, e.g. 'poo#1234 known issue'" % where)
-    try:
-        compiled = re.compile(pattern)
-    except re.error as exc:
-        raise InvalidInputError("%s: pattern %r is not a regular expression (%s)" % (where, pattern, exc)) from None
+    pattern, module = (_regex(where, key, item.get(key)) for key in ("pattern", "module"))
     retry = item.get("retry") or False
     if not isinstance(retry, bool):
         raise InvalidInputError("%s: retry must be true or false, got %r" % (where, retry))
@@ -131,11 +130,29 @@ def _rule(number: int, item: t.Any, allow_force_result: bool) -> Rule:
             raise RefusedError("%s sets force_result %s: refused unless allow_force_result is given (as "
                                "auto-review, which disables it by default); nothing was done"
                                % (where, force_result))
-    return Rule(number, compiled, label.strip(), retry, force_result)
+    return Rule(number, pattern, module, label.strip(), retry, force_result)
 
 
-def first_match(rules: t.Sequence[Rule], text: str) -> t.Optional[Rule]:
-    return next((rule for rule in rules if rule.pattern.search(text)), None)
+def _regex(where: str, key: str, value: t.Any) -> t.Optional[t.Pattern[str]]:
+    if value is None:
+        return None
+    if not isinstance(value, str) or not value:
+        raise InvalidInputError("%s: %s must be a non-empty regular expression, got %r" % (where, key, value))
+    try:
+        return re.compile(value)
+    except re.error as exc:
+        raise InvalidInputError("%s: %s %r is not a regular expression (%s)" % (where, key, value, exc)) from None
+
+
+def first_match(rules: t.Sequence[Rule], module: t.Optional[str], text: t.Callable[[], str]) -> t.Optional[Rule]:
+    """The first rule whose module matches the first failed module (whole name) and whose pattern is found in
+    the text; the text (reason and log) is read only when a rule with a pattern gets that far."""
+    for rule in rules:
+        if rule.module is not None and not (module and rule.module.fullmatch(module)):
+            continue
+        if rule.pattern is None or rule.pattern.search(text()):
+            return rule
+    return None
 
 
 def job_text(client: Client, job: dict, limit: int, warnings: t.List[str]) -> str:
@@ -158,6 +175,19 @@ def job_text(client: Client, job: dict, limit: int, warnings: t.List[str]) -> st
     return reason + "\n" + log.decode("utf-8", errors="replace")
 
 
+class _JobText:
+    """The job's reason and log, fetched the first time a rule asks for them."""
+
+    def __init__(self, client: Client, job: dict, limit: int, warnings: t.List[str]) -> None:
+        self.client, self.job, self.limit, self.warnings = client, job, limit, warnings
+        self.text: t.Optional[str] = None
+
+    def __call__(self) -> str:
+        if self.text is None:
+            self.text = job_text(self.client, self.job, self.limit, self.warnings)
+        return self.text
+
+
 def label(client: Client, params: dict) -> Result:
     """Label each failed job by the first rule matching its reason and log; returns one entry per job."""
     rules = load_rules(params["rules"], bool(params["allow_force_result"]))
@@ -177,7 +207,7 @@ def label(client: Client, params: dict) -> Result:
             entry["outcome"] = "not failed" if job.get("result") in OK_RESULTS else "not run"
             continue
         try:
-            rule = first_match(rules, job_text(client, job, limit, warnings))
+            rule = first_match(rules, first_failed_module(job), _JobText(client, job, limit, warnings))
             if rule is None:
                 continue
             entry.update(outcome="labelled", rule=rule.number, label=rule.text)

@@ -55,7 +55,8 @@ options:
         versions with the bulk comments route get one request for all jobs, older ones one per job. Check mode
         returns the jobs that would change. Deleting comments needs an admin's API key on openQA 4.6.
       - V(label) labels each failed job in O(id) by the first of O(rules) whose C(pattern) (a regular expression)
-        is found in the job's reason followed by its C(autoinst-log.txt), as auto-review
+        is found in the job's reason followed by its C(autoinst-log.txt) (and whose C(module), if any, matches its
+        first failed module), as auto-review
         (C(openqa-label-known-issues)) does. The log is fetched as V(download) fetches files (streamed, the
         client's deadline) and only read when it is at most O(log_size_limit). The rule's C(label) is added as
         V(comment) adds it (C(changed=false) when the job has it); C(retry) restarts the job once (a job already
@@ -325,6 +326,8 @@ options:
     description:
       - With V(label), the rules, as a list or the name of a YAML or JSON file holding one. Each rule is a dict
         with C(pattern) (a Python regular expression; V(.) matches a newline only with V((?s)), as C(grep -Pz)),
+        C(module) (a regular expression the name of the job's first failed test module must match as a whole;
+        a rule needs C(pattern), C(module) or both, and the log is fetched only when a C(pattern) is tried),
         C(label) (the comment text, for example V(poo#1234 download fails)), C(retry) (bool, default false) and
         C(force_result) (an openQA result or null).
     type: raw

@@ -23,9 +23,11 @@ SAFETY_TIMEOUT = 120  # a hung test fails after this; no test depends on it
 class Background:
     """A process whose stdout is read line by line (JSON lines or ansible-rulebook's log)."""
 
-    def __init__(self, argv: t.List[str], env: t.Optional[dict] = None, cwd: t.Optional[str] = None) -> None:
+    def __init__(self, argv: t.List[str], env: t.Optional[dict] = None, cwd: t.Optional[str] = None,
+                 merged: bool = False) -> None:
         self.argv = argv
-        self.proc = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env, cwd=cwd)
+        self.proc = subprocess.Popen(argv, stdout=subprocess.PIPE, env=env, cwd=cwd,
+                                     stderr=subprocess.STDOUT if merged else subprocess.PIPE)
         self.lines: t.List[str] = []
         self.errors: t.List[str] = []
         self._buffers = {"stdout": b"", "stderr": b""}
@@ -101,14 +103,23 @@ class Background:
 def background() -> t.Iterator[t.Callable[..., Background]]:
     started: t.List[Background] = []
 
-    def start(argv: t.List[str], env: t.Optional[dict] = None, cwd: t.Optional[str] = None) -> Background:
-        process = Background(argv, env, cwd)
+    def start(argv: t.List[str], env: t.Optional[dict] = None, cwd: t.Optional[str] = None,
+              merged: bool = False) -> Background:
+        process = Background(argv, env, cwd, merged)
         started.append(process)
         return process
 
     yield start
     for process in started:
         process.stop_and_stderr()
+
+
+@pytest.fixture
+def amqp(server) -> dict:
+    if "amqp" not in server.state:
+        pytest.fail("the state file has no amqp: tests/openqa-server of this tree starts the broker and "
+                    "enables openQA's AMQP plugin (run its reset)")
+    return server.state["amqp"]
 
 
 def ctl_argv(*args: str) -> t.List[str]:

@@ -50,6 +50,25 @@ def test_builder_create_lists_the_collections_requirements(tmp_path: Path):
     assert data["system"] == ["ca-certificates [platform:rpm platform:dpkg]  # from collection openqa.client"]
 
 
+def test_decision_environment_has_rulebook_java_and_the_collection(tmp_path: Path):
+    """docs/ee/decision-environment.yml: ansible-builder makes a context with ansible-rulebook, aio-pika, Java 17
+    and the collection tarball (the same layout as the execution environment's)."""
+    ee = tmp_path / "docs" / "ee"
+    shutil.copytree(ROOT / "docs" / "ee", ee)
+    built = run(["ansible-galaxy", "collection", "build", "--output-path", str(ee), str(ROOT)], cwd=tmp_path)
+    assert built.returncode == 0, built.stderr
+    context = tmp_path / "context"
+    created = run(["ansible-builder", "create", "-f", str(ee / "decision-environment.yml"), "-c", str(context)],
+                  cwd=tmp_path)
+    assert created.returncode == 0, created.stdout + created.stderr
+    build = context / "_build"
+    python = (build / "requirements.txt").read_text().splitlines()
+    assert {"aio-pika>=9.5", "ansible-rulebook>=1.3,<1.4", "requests>=2.25"} <= set(python)
+    assert "java-17-openjdk-headless [platform:rpm]" in (build / "bindep.txt").read_text()
+    assert list((build / "collections").glob("openqa-client-*.tar.gz"))
+    assert 'CMD ["ansible-rulebook", "--help"]' in (context / "Dockerfile").read_text()
+
+
 def runner_dir(tmp_path: Path, server, extravars: dict) -> Path:
     """A private data directory as AWX lays it out: project, inventory, extra vars, and the credentials as an AWX
     credential type with a file injector provides them: a client.conf file named by OPENQA_CONFIG."""

@@ -8,15 +8,7 @@ import uuid
 
 import pytest
 from conftest import api_post
-from events_fixture import background, clean_env, ctl_argv  # noqa: F401  pylint: disable=unused-import
-
-
-@pytest.fixture
-def amqp(server) -> dict:
-    if "amqp" not in server.state:
-        pytest.fail("the state file has no amqp: tests/openqa-server of this tree starts the broker and "
-                    "enables openQA's AMQP plugin (run its reset)")
-    return server.state["amqp"]
+from events_fixture import amqp, background, clean_env, ctl_argv  # noqa: F401  pylint: disable=unused-import
 
 
 @pytest.fixture
@@ -51,7 +43,7 @@ def _build() -> str:
     return "amqp-" + uuid.uuid4().hex[:10]
 
 
-def test_job_events_and_build_done_from_openqa(server, api, make_job, amqp, background):  # noqa: F811
+def test_job_events_and_build_done_from_openqa(server, api, make_job, amqp, background):
     build = _build()
     stream = background(_events(server, amqp, "--build", build, "--count", "5"), env=clean_env())
     assert "amqp://***@127.0.0.1:5672/" in stream.ready()
@@ -82,7 +74,7 @@ def test_missing_exchange_is_named(server, amqp, ctl):
 
 
 def test_a_named_durable_queue_replays_what_finished_while_the_consumer_was_down(
-        server, api, make_job, amqp, broker, background):  # noqa: F811
+        server, api, make_job, amqp, broker, background):
     build, queue = _build(), "openqa-client-test-" + uuid.uuid4().hex[:8]
     job_id = make_job(BUILD=build)
     argv = _events(server, amqp, "--build", build, "--queue", queue, "--type", "job.done", "--count", "1")
@@ -100,7 +92,7 @@ def test_a_named_durable_queue_replays_what_finished_while_the_consumer_was_down
 
 
 def test_broker_restart_reconnects_and_rechecks_open_builds(server, api, make_job, amqp, broker,
-                                                            background):  # noqa: F811
+                                                            background):
     build = _build()
     job_id = make_job(BUILD=build)
     stream = background(_events(server, amqp, "--build", build, "--type", "build.done", "--count", "1",
@@ -115,7 +107,7 @@ def test_broker_restart_reconnects_and_rechecks_open_builds(server, api, make_jo
 
 
 def test_broker_down_the_poll_still_announces_build_done(server, api, make_job, amqp, broker,
-                                                         background):  # noqa: F811
+                                                         background):
     """openQA drops events it cannot publish (after about 200 s of retries): the reconciliation poll does not
     need them."""
     build = _build()
@@ -129,7 +121,7 @@ def test_broker_down_the_poll_still_announces_build_done(server, api, make_job, 
     assert stream.wait() == 0
 
 
-def test_sigterm_closes_the_connection_and_exits_0(server, amqp, background):  # noqa: F811
+def test_sigterm_closes_the_connection_and_exits_0(server, amqp, background):
     stream = background(_events(server, amqp, "--build", _build()), env=clean_env())
     stream.ready()
     assert stream.terminate() == 0

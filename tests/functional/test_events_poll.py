@@ -13,7 +13,7 @@ def _build() -> str:
     return "ev-" + uuid.uuid4().hex[:10]
 
 
-def test_build_done_gate_without_polling_loop(server, api, make_job, background):  # noqa: F811
+def test_build_done_gate_without_polling_loop(server, api, make_job, background):
     """--type build.done --build B --count 1 is a shell gate: it ends with status 0 and the build's verdict."""
     build = _build()
     jobs = [make_job(BUILD=build, TEST=test) for test in ("boot", "textmode", "gnome")]
@@ -32,7 +32,7 @@ def test_build_done_gate_without_polling_loop(server, api, make_job, background)
     assert gate.rest().strip().splitlines() == [json.dumps(event, sort_keys=True)]
 
 
-def test_poll_emits_each_job_done_then_the_build(server, api, make_job, background):  # noqa: F811
+def test_poll_emits_each_job_done_then_the_build(server, api, make_job, background):
     build = _build()
     first, second = make_job(BUILD=build, TEST="a"), make_job(BUILD=build, TEST="b")
     stream = background(ctl_argv("events", "--host", server.url, "--build", build, "--count", "3",
@@ -49,7 +49,7 @@ def test_poll_emits_each_job_done_then_the_build(server, api, make_job, backgrou
 
 
 def test_the_same_build_done_has_the_same_uuid_and_a_restart_makes_a_new_one(server, api, make_job,
-                                                                              background):  # noqa: F811
+                                                                              background):
     """A build restarted after its build.done gets a new build.done when it finishes again."""
     build = _build()
     job_id = make_job(result="failed", BUILD=build)
@@ -74,7 +74,7 @@ def test_timeout_before_count_is_status_8(ctl):
     assert run.message == "0 of 1 events within 1s"
 
 
-def test_sigterm_ends_the_stream_cleanly(server, make_job, background):  # noqa: F811
+def test_sigterm_ends_the_stream_cleanly(server, make_job, background):
     build = _build()
     make_job(result="passed", BUILD=build)
     stream = background(ctl_argv("events", "--host", server.url, "--build", build, "--poll-interval", "1"),

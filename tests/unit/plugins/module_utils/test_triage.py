@@ -6,7 +6,7 @@ import re
 
 import pytest
 
-from ansible_collections.openqa.client.plugins.module_utils._investigate import _skip_reason, verdict
+from ansible_collections.openqa.client.plugins.module_utils._investigate import _LINE, _skip_reason, verdict
 from ansible_collections.openqa.client.plugins.module_utils._label import first_match, load_rules
 from ansible_collections.openqa.client.plugins.module_utils.envelope import InvalidInputError, RefusedError
 
@@ -17,9 +17,20 @@ def test_the_first_matching_rule_wins_and_dot_crosses_lines_only_with_s_flag() -
     rules = load_rules([{"pattern": "Cloning.*needledir", "label": "one line only"},
                         {"pattern": "(?s)Cloning.*needledir", "label": "across lines"},
                         {"pattern": "needledir", "label": "later"}], allow_force_result=False)
-    rule = first_match(rules, LOG)
+    rule = first_match(rules, None, lambda: LOG)
     assert rule is not None and (rule.number, rule.label) == (2, "across lines")
-    assert first_match(rules, "nothing") is None
+    assert first_match(rules, None, lambda: "nothing") is None
+
+
+def test_a_module_rule_matches_the_whole_first_failed_module_without_reading_the_log() -> None:
+    rules = load_rules([{"module": "first_boot|zypper_up", "label": "bsc#1: known"},
+                        {"module": "boot", "pattern": "died", "label": "bsc#2: boot died"}], allow_force_result=False)
+
+    def unread() -> str:
+        raise AssertionError("the log was read")
+    assert first_match(rules, "zypper_up", unread).number == 1
+    assert first_match(rules, "first_boot_2", unread) is None and first_match(rules, None, unread) is None
+    assert first_match(rules, "boot", lambda: "it died").number == 2
 
 
 def test_force_result_is_a_label_prefix_and_needs_allowing() -> None:
@@ -33,7 +44,8 @@ def test_rules_from_a_yaml_file(tmp_path) -> None:
     path = tmp_path / "rules.yaml"
     path.write_text("- pattern: 'a+'\n  label: poo#1 a\n  retry: true\n")
     (rule,) = load_rules(str(path), allow_force_result=False)
-    assert (rule.pattern.pattern, rule.label, rule.retry, rule.force_result) == ("a+", "poo#1 a", True, None)
+    assert rule.pattern is not None and rule.pattern.pattern == "a+"
+    assert (rule.label, rule.retry, rule.force_result) == ("poo#1 a", True, None)
     path.write_text("- pattern: [unclosed\n")
     with pytest.raises(InvalidInputError, match="not valid YAML"):
         load_rules(str(path), allow_force_result=False)
@@ -81,3 +93,11 @@ def test_skip_reasons(changes, words) -> None:
 def test_exclude_group_matches_parent_slash_group() -> None:
     assert "matches exclude_group" in _skip_reason(BASE, OPTIONS, re.compile("^P / G$"))
     assert _skip_reason(BASE, OPTIONS, re.compile("Development.*/ ")) is None
+
+
+def test_investigation_comments_of_openqa_investigate_are_read_too() -> None:
+    upstream = ("Automatic investigation jobs for job 10:\n\n* *t:investigate:retry*: t#11\n"
+                "* *t:investigate:last_good_tests:abc123*: t#12\n* *t:investigate:last_good_build:20261120*: t#13\n"
+                "* *t:investigate:last_good_tests_and_build:abc123+20261120*: t#14\n\n💡[*Detailed explanation*](x)")
+    assert _LINE.findall(upstream) == [("retry", "11"), ("last_good_tests", "12"), ("last_good_build", "13"),
+                                       ("last_good_tests_and_build", "14")]
