@@ -158,11 +158,6 @@ class Filters:
                 return False
         return self.group_matches(job.get("group_id"), job.get("group"))
 
-    def needs_details(self) -> bool:
-        """Whether a filter needs what openQA's job events leave out (DISTRI, VERSION, a group name)."""
-        group = self.wanted.get("group")
-        return bool({"distri", "version"} & set(self.wanted)) or bool(group and not group.isdigit())
-
     def query(self) -> t.Dict[str, t.Any]:
         """The REST listing's filters (the listing is re-checked with job_matches)."""
         from ansible_collections.openqa.client.plugins.module_utils._job_reads import group_filter
@@ -199,15 +194,15 @@ def build_done(host: str, group_id: t.Any, build: str, jobs: t.Sequence[dict]) -
 
 
 def confirm_build(client: Client, filters: Filters, group_id: t.Any, build: str) -> t.Tuple[bool, t.Optional[dict]]:
-    """One REST listing: (whether the build is final, its build.done when final and some job passes the filters).
+    """One REST request: (whether the build is final, its build.done when final and some job passes the filters).
 
     The latest job of each scenario counts (a restart replaces the job it restarted); a build with a job
     scheduled or running in that group is not done, whatever ``remaining`` said.
     """
     from ansible_collections.openqa.client.plugins.module_utils._builds import latest_jobs
 
-    params = {"id": build, "groupid": group_id} if group_id is not None else {"id": build}
-    jobs = [job for job in latest_jobs(client, params)
+    # the BUILD in every group, in one listing: naming the group would cost a check of the group first
+    jobs = [job for job in latest_jobs(client, {"id": build})
             if job.get("group_id") == group_id and filters.job_matches(job)]
     if any(job.get("state") in PENDING_STATES for job in jobs):
         return False, None
