@@ -58,8 +58,10 @@ options:
         is found in the job's reason followed by its C(autoinst-log.txt) (and whose C(module), if any, matches its
         first failed module), as auto-review
         (C(openqa-label-known-issues)) does. The log is fetched as V(download) fetches files (streamed, the
-        client's deadline) and only read when it is at most O(log_size_limit). The rule's C(label) is added as
-        V(comment) adds it (C(changed=false) when the job has it); C(retry) restarts the job once (a job already
+        client's deadline; also in check mode, into a scratch directory removed afterwards) and only read when it
+        is at most O(log_size_limit). Every job is matched before anything is posted. The rule's C(label) is added
+        as V(comment) adds it, in one request for all its jobs where openQA has bulk comments (C(changed=false)
+        when the job has it); C(retry) restarts the jobs once, in one request (a job already
         restarted, or whose scenario ran twice, is left alone); C(force_result) prefixes the comment with openQA's
         C(label:force_result:RESULT:) and is refused (status 9, nothing done) unless O(allow_force_result).
         A failed job no rule matches is reported V(unknown); passed and softfailed jobs V(not failed), pending and
