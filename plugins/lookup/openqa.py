@@ -7,7 +7,7 @@ from __future__ import annotations
 DOCUMENTATION = r"""
 name: openqa
 short_description: Read openQA data in templates through the modules' read-only actions
-version_added: 0.1.0
+version_added: 1.0.0
 description:
   - Runs one read-only action of an entry (V(test), V(worker), V(group), V(build)) through the same code as the
     modules (M(openqa.client.openqa_test), M(openqa.client.openqa_worker), M(openqa.client.openqa_group),
@@ -123,6 +123,7 @@ class LookupModule(LookupBase):
                                      % (entry.name, action.name, ", ".join(changing), entry.name, action.name))
         # check mode: even a wrongly declared action could not post anything
         result = execute(entry, raw, check_mode=True)
+        result.warnings[:0] = entry.deprecation_warnings(set(kwargs))
         for warning in result.warnings:
             display.warning(task_wording(entry, warning))
         if result.status != Status.OK:

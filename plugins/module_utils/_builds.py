@@ -30,6 +30,7 @@ from ansible_collections.openqa.client.plugins.module_utils.envelope import (
 from ansible_collections.openqa.client.plugins.module_utils._job_reads import (
     MAX_CLONE_HOPS,
     OK_RESULTS,
+    first_failed_module,
     group_filter,
     id_list,
     is_final,
@@ -192,10 +193,6 @@ def select_jobs(jobs: t.Iterable[dict], params: t.Mapping[str, t.Any]) -> t.List
     return [job for job in jobs if all(_matches(job, key, value) for key, value in filters)]
 
 
-def _first_failed_module(job: dict) -> t.Optional[str]:
-    return next((module["name"] for module in job.get("modules") or [] if module.get("result") == "failed"), None)
-
-
 def _test_entry(job: dict, with_flavor: bool) -> dict:
     word = job_status(job)
     settings = job.get("settings") or {}
@@ -205,7 +202,7 @@ def _test_entry(job: dict, with_flavor: bool) -> dict:
     if with_flavor:
         entry["flavor"] = settings.get("FLAVOR")
     if _status_matches(word, "failure"):
-        entry["failure"] = _first_failed_module(job)
+        entry["failure"] = first_failed_module(job)
     return entry
 
 

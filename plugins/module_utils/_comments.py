@@ -19,6 +19,7 @@ import typing as t
 from ansible_collections.openqa.client.plugins.module_utils.envelope import (
     InvalidInputError,
     NotFoundError,
+    RefusedError,
     Result,
     ServerError,
     UnreachableError,
@@ -64,6 +65,9 @@ _BUG_URLS = {
 _BUG_URL = re.compile(
     r"""(?<!["(\[])(?P<root>%s)((?P<repo>.*?)/(-/)?(issues?|pulls?|work_items)/)?(?P<id>([A-Z]+-)?\d+)(?!\w)"""
     % "|".join(root.replace("?", "\\?") for root in _BUG_URLS))
+# openQA refuses to delete a comment that forces the job's result: one by one it refuses a force_result label
+# (403), in bulk any text with this in it (DELETE comments skips them). The bulk rule covers the other.
+_FORCE_RESULT = "label:force_result:"
 # (server URL, method) -> whether the bulk comments route exists; learnt once per process
 _BULK: t.Dict[t.Tuple[str, str], bool] = {}
 
@@ -146,6 +150,10 @@ def comment(client: Client, params: dict) -> Result:
     if not todo:
         state = "has no such comment" if remove else "already has this comment"
         return Result(returns=[], message="nothing to do: every job (%s) %s" % (id_list(job_ids), state))
+    if remove and _FORCE_RESULT in text:
+        raise RefusedError("refused: openQA does not delete a comment with a force_result label (the result it "
+                           "forced would stay without its reason); the comment stays on jobs %s, nothing was "
+                           "removed; label the job with a new force_result comment instead" % id_list(todo))
     if client.check_mode:
         return Result(returns=list(todo), changed=True, message="would %s jobs %s" % (verb, id_list(todo)))
     try:

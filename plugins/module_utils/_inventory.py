@@ -5,11 +5,13 @@
 """Worker machines for the openqa_workers inventory plugin, without anything of Ansible.
 
 openQA lists worker *instances* (one per slot, ``host`` + ``instance``); an inventory host is a
-machine, so the instances are folded by their ``host``.
+machine, so the instances are folded by their ``host``. The inventory host's name is the worker's host
+with the plugin's ``host_prefix``; a name that means the controller (``localhost``) is never used.
 """
 
 from __future__ import annotations
 
+import ipaddress
 import typing as t
 
 from ansible_collections.openqa.client.plugins.module_utils.envelope import ServerError
@@ -57,6 +59,28 @@ def list_workers(client: Client, page_size: int = PAGE_SIZE) -> t.List[dict]:
         offset += len(page)
 
 
+# A worker registered as localhost runs on its own machine, not on the controller; as an inventory host of that
+# name it would replace Ansible's implicit localhost (local connection lost, joined to the openqa groups).
+CONTROLLER_PREFIX = "openqa_worker_"
+
+
+def _means_the_controller(name: str) -> bool:
+    """Whether a host name reaches the controller itself: Ansible's localhost names (ansible.constants.LOCALHOST),
+    any loopback address, and the names RFC 6761 keeps for loopback."""
+    try:
+        return ipaddress.ip_address(name).is_loopback
+    except ValueError:
+        return name.lower().rstrip(".") in ("localhost", "localhost.localdomain") or \
+            name.lower().rstrip(".").endswith(".localhost")
+
+
+def inventory_name(worker_host: str, prefix: str = "") -> str:
+    """The inventory host of a worker machine: ``prefix`` + its host; a name meaning the controller gets
+    CONTROLLER_PREFIX in front, so it never shadows localhost."""
+    name = prefix + worker_host
+    return CONTROLLER_PREFIX + name if _means_the_controller(name) else name
+
+
 def worker_classes(worker: t.Mapping[str, t.Any]) -> t.List[str]:
     text = str((worker.get("properties") or {}).get("WORKER_CLASS") or "")
     return [name.strip() for name in text.split(",") if name.strip()]
@@ -79,17 +103,23 @@ def instance_vars(worker: t.Mapping[str, t.Any]) -> dict:
     }
 
 
-def machines(workers: t.Iterable[t.Mapping[str, t.Any]]) -> t.Dict[str, dict]:
-    """Worker host name -> the variables of that machine: its instances and their union of classes etc."""
+def machines(workers: t.Iterable[t.Mapping[str, t.Any]], prefix: str = "") -> t.Dict[str, dict]:
+    """Inventory host name -> the variables of that worker machine: its host, its instances and their union of
+    classes etc. A host named otherwise than the machine has ``ansible_host`` set to the machine's name (not
+    for a name meaning the controller: connecting there would reach the controller, not the worker)."""
     by_host: t.Dict[str, t.List[dict]] = {}
     for worker in workers:
-        name = str(worker.get("host") or "").strip()
-        if name:
-            by_host.setdefault(name, []).append(instance_vars(worker))
+        host = str(worker.get("host") or "").strip()
+        if host:
+            by_host.setdefault(host, []).append(instance_vars(worker))
     result = {}
-    for name, instances in sorted(by_host.items()):
+    for host, instances in sorted(by_host.items()):
         instances.sort(key=lambda item: (item["instance"] is None, item["instance"] or 0, item["id"]))
+        name = inventory_name(host, prefix)
+        connection = {"ansible_host": host} if name != host and not _means_the_controller(host) else {}
         result[name] = {
+            **connection,
+            "openqa_worker_host": host,
             "openqa_worker_instances": instances,
             "openqa_worker_classes": _union(item["worker_class"] for item in instances),
             "openqa_worker_statuses": _union([item["status"]] for item in instances if item["status"]),

@@ -115,6 +115,11 @@ def job_status(job: t.Mapping[str, t.Any]) -> str:
     return state or "unknown"
 
 
+def first_failed_module(job: t.Mapping[str, t.Any]) -> t.Optional[str]:
+    """The name of the job's first failed test module (the listing's ``modules``), or None."""
+    return next((module["name"] for module in job.get("modules") or [] if module.get("result") == "failed"), None)
+
+
 def is_final(job: t.Mapping[str, t.Any]) -> bool:
     return job.get("state") in FINAL_STATES
 

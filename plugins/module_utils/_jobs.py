@@ -327,9 +327,9 @@ ENTRY = Entry(
         Option("text", "comment: the comment's text, e.g. 'bsc#1234: known issue'."),
         Option("remove", "comment: delete the comments with exactly this text instead of adding it.", type="bool",
                default=False),
-        Option("rules", "label: the rules, a YAML or JSON file (module: also a list), each {pattern, label, retry, "
-               "force_result}; the first whose pattern (a regular expression) is found in the job's reason and "
-               "autoinst-log.txt labels it.", type="raw"),
+        Option("rules", "label: the rules, a YAML or JSON file (module: also a list), each {pattern, module, label, "
+               "retry, force_result}; the first whose pattern (a regular expression) is found in the job's reason "
+               "and autoinst-log.txt, and whose module matches its first failed module, labels it.", type="raw"),
         Option("allow_force_result", "label: allow rules with force_result (openQA's label:force_result comment "
                "changes the job's result); refused otherwise.", type="bool", default=False),
         Option("log_size_limit", "label: match against autoinst-log.txt only when it is at most this large (200M, "

@@ -100,8 +100,12 @@ def execute(
     environ: t.Optional[t.Mapping[str, str]] = None,
     on_retry: t.Optional[t.Callable[[str], None]] = None,
     on_progress: t.Optional[t.Callable[[str], None]] = None,
+    callbacks: t.Optional[t.Mapping[str, t.Callable]] = None,
 ) -> Result:
-    """Validate, connect and run; every expected failure becomes a Result with its status."""
+    """Validate, connect and run; every expected failure becomes a Result with its status.
+
+    ``callbacks`` go into the params of a verb that streams (events: ``sink`` gets each event, ``warn`` each
+    warning), so the verb itself never prints."""
     connection = destination = None
     try:
         action = entry.action(raw.get("action"))
@@ -114,6 +118,7 @@ def execute(
         destination = resolve_destination(params, from_json_data, environ)
         if destination:
             params["to"] = destination  # the verb gets the resolved connection, credentials included
+        params.update(callbacks or {})
         from ansible_collections.openqa.client.plugins.module_utils.client import HAS_REQUESTS, OpenQAClient
 
         if not HAS_REQUESTS:

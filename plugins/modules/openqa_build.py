@@ -154,12 +154,13 @@ options:
     default: false
   timeout:
     description:
-      - With V(wait) (and O(wait)), give up after this long (V(90), V(15m), V(2h)); status 8.
+      - With the V(wait) action, and with V(new) when O(wait=true), give up after this long (V(90), V(15m),
+        V(2h)); status 8.
     type: str
     default: 1h
   interval:
     description:
-      - With V(wait) (and O(wait)), the time between two polls (one request each).
+      - With the V(wait) action, and with V(new) when O(wait=true), the time between two polls (one request each).
     type: str
     default: 30s
 extends_documentation_fragment:

@@ -55,13 +55,17 @@ options:
         versions with the bulk comments route get one request for all jobs, older ones one per job. Check mode
         returns the jobs that would change. Deleting comments needs an admin's API key on openQA 4.6.
       - V(label) labels each failed job in O(id) by the first of O(rules) whose C(pattern) (a regular expression)
-        is found in the job's reason followed by its C(autoinst-log.txt), as auto-review
+        is found in the job's reason followed by its C(autoinst-log.txt) (and whose C(module), if any, matches its
+        first failed module), as auto-review
         (C(openqa-label-known-issues)) does. The log is fetched as V(download) fetches files (streamed, the
-        client's deadline) and only read when it is at most O(log_size_limit). The rule's C(label) is added as
-        V(comment) adds it (C(changed=false) when the job has it); C(retry) restarts the job once (a job already
+        client's deadline; also in check mode, into a scratch directory removed afterwards) and only read when it
+        is at most O(log_size_limit). Every job is matched before anything is posted. The rule's C(label) is added
+        as V(comment) adds it, in one request for all its jobs where openQA has bulk comments (C(changed=false)
+        when the job has it); C(retry) restarts the jobs once, in one request (a job already
         restarted, or whose scenario ran twice, is left alone); C(force_result) prefixes the comment with openQA's
         C(label:force_result:RESULT:) and is refused (status 9, nothing done) unless O(allow_force_result).
-        A failed job no rule matches is reported V(unknown); passed and pending jobs V(not failed).
+        A failed job no rule matches is reported V(unknown); passed and softfailed jobs V(not failed), pending and
+        cancelled ones V(not run).
       - V(investigate) clones each failed or incomplete job in O(id) up to four ways, as C(openqa-investigate)
         does, named C(TEST:investigate:KIND), V(retry) (the job again), V(last_good_tests) (CASEDIR pinned to the
         C(TEST_GIT_HASH) of the scenario's last good job, only when it differs), V(last_good_build) (the last good
@@ -310,16 +314,22 @@ options:
     description:
       - "With O(action=comment), the comment's text, for example V(bsc#1234: known issue). A bug reference in it
         shows in M(openqa.client.openqa_build) V(info) with O(openqa.client.openqa_build#module:bugs)."
+      - openQA stores a bug tracker URL as its bug reference (V(https://progress.opensuse.org/issues/5) as
+        V(poo#5)); a comment counts as present when its text is O(text) as openQA stores it.
     type: str
   remove:
     description:
       - With O(action=comment), delete the job's comments whose text is exactly O(text) instead of adding one.
+      - openQA does not delete a comment with a C(label:force_result:) label; removing one is refused (status 9)
+        and nothing is removed.
     type: bool
     default: false
   rules:
     description:
       - With V(label), the rules, as a list or the name of a YAML or JSON file holding one. Each rule is a dict
         with C(pattern) (a Python regular expression; V(.) matches a newline only with V((?s)), as C(grep -Pz)),
+        C(module) (a regular expression the name of the job's first failed test module must match as a whole;
+        a rule needs C(pattern), C(module) or both, and the log is fetched only when a C(pattern) is tried),
         C(label) (the comment text, for example V(poo#1234 download fails)), C(retry) (bool, default false) and
         C(force_result) (an openQA result or null).
     type: raw
@@ -485,8 +495,8 @@ returns:
     - For V(comment), the ids of the jobs that were (in check mode would be) commented on, or with O(remove)
       uncommented; empty when nothing changed.
     - For V(label), a list with one dict per job, in the order of O(id), with C(id), C(status) (its status word),
-      C(outcome) (V(labelled), V(unknown) or V(not failed)), C(rule) (the number of the matching rule, from 1),
-      C(label) (the comment text), C(commented) (whether it was, in check mode would be, posted now) and
+      C(outcome) (V(labelled), V(unknown), V(not failed) or V(not run)), C(rule) (the number of the matching rule,
+      from 1), C(label) (the comment text), C(commented) (whether it was, in check mode would be, posted now) and
       C(restarted) (the new id of a retried job, null in check mode or without C(retry)).
     - For V(investigate), a list with one dict per job with C(id), C(skipped) (why it was not investigated, or null),
       C(existing) (an earlier run's investigation was found), C(last_good) (the last good job's id) and

@@ -258,3 +258,19 @@ def test_our_rewriting_of_bug_urls_is_the_servers(server, api, make_job):
     assert any(stored[text] != text for text in either)  # the server rewrote some of them
     for text in either:
         assert _comments.as_openqa_stores(stored[text]) == _comments.as_openqa_stores(text), (text, stored[text])
+
+
+@pytest.mark.parametrize("jobs", [1, 2])  # one DELETE per comment, and the bulk DELETE where the server has it
+def test_removing_a_force_result_label_is_refused_not_an_auth_error(server, api, ctl, make_job, jobs):
+    ids = [make_job(result="failed") for _job in range(jobs)]
+    text = "label:force_result:softfailed:bsc#%d" % bug_number()
+    added = ctl("test", "comment", "--id", *map(str, ids), "--text", text, *server.cli_creds())
+    assert added.status == 0, added.stdout
+    assert {api_get(api, "jobs/%d" % job_id)["job"]["result"] for job_id in ids} == {"softfailed"}
+    for check in ([], ["--check"]):
+        removal = ctl("test", "comment", "--id", *map(str, ids), "--text", text, "--remove", *check,
+                      *server.cli_creds())
+        assert removal.status == 9 and removal.rc == 9, removal.stdout
+        assert "openQA does not delete a comment with a force_result label" in removal.message
+        assert removal.envelope["invocation"]["changed"] is False
+    assert all(texts(api, job_id) == [text] for job_id in ids)

@@ -89,7 +89,7 @@ def triage_worker(server: Server, api: requests.Session) -> t.Iterator[int]:
 def scenarios(server: Server, api: requests.Session, triage_worker: int) -> t.Iterator[Scenarios]:
     made = Scenarios(server, api, triage_worker)
     yield made
-    for version in made.versions:  # investigation jobs no worker will run: cancelled, as an operator would
+    for version in sorted(set(made.versions)):  # investigation jobs no worker will run: cancelled, as an operator would
         api_post(api, "jobs/cancel", VERSION=version)
 
 
