@@ -294,8 +294,9 @@ def run(argv: t.Sequence[str], environ: t.Optional[t.Mapping[str, str]] = None) 
     flags = {k: v for k, v in args.items() if k not in CLI_ONLY and v is not None}
     raw = dict(file_values, **flags, action=action.name)
     from_file = frozenset(file_values) - frozenset(flags)
+    # one command, one server: without OPENQA_HOST the environment's credentials are --host's (never --to's)
     result = execute(entry, raw, check_mode=args["check"], from_json_data=from_file, environ=environ,
-                     on_retry=_warn, on_progress=_progress if sys.stderr.isatty() else None)
+                     on_retry=_warn, on_progress=_progress if sys.stderr.isatty() else None, sole_server=True)
     return result, action.mutating
 
 
