@@ -30,10 +30,12 @@ from ansible_collections.openqa.client.plugins.module_utils.envelope import (
 from ansible_collections.openqa.client.plugins.module_utils._job_reads import (
     MAX_CLONE_HOPS,
     OK_RESULTS,
+    first_failed_module,
     group_filter,
     id_list,
     is_final,
     job_status,
+    resolve_group,
     search_pages,
 )
 from ansible_collections.openqa.client.plugins.module_utils._api import file_pairs
@@ -66,15 +68,6 @@ DROPPED_RESULTS = frozenset({"obsoleted", "user_cancelled"})
 # ---------------------------------------------------------------- build identity
 
 
-def _group_param(group: t.Optional[str], groupid: t.Optional[int]) -> t.Dict[str, t.Any]:
-    """--group takes a name or an id (all digits); openQA's job listing filters by either."""
-    if groupid is not None:
-        return {"groupid": groupid}
-    if group is None:
-        return {}
-    return dict([group_filter(group)])
-
-
 def _describe(params: t.Mapping[str, t.Any]) -> str:
     narrowing = [("group", params.get("group")), ("groupid", params.get("groupid")),
                  ("distri", params.get("distri")), ("version", params.get("version"))]
@@ -92,7 +85,7 @@ def latest_jobs(client: Client, params: t.Mapping[str, t.Any],
     the jobs it was restarted from), read from the same listing.
     """
     query: t.Dict[str, t.Any] = {"build": params["id"]}
-    query.update(_group_param(params.get("group"), params.get("groupid")))
+    query.update(resolve_group(client, params.get("group"), params.get("groupid"))[0])
     query.update((key, params[key]) for key in ("distri", "version") if params.get(key) is not None)
     listed = search_pages(client, query, page_size=PAGE_SIZE)
     newest: t.Dict[tuple, dict] = {}
@@ -199,10 +192,6 @@ def select_jobs(jobs: t.Iterable[dict], params: t.Mapping[str, t.Any]) -> t.List
     return [job for job in jobs if all(_matches(job, key, value) for key, value in filters)]
 
 
-def _first_failed_module(job: dict) -> t.Optional[str]:
-    return next((module["name"] for module in job.get("modules") or [] if module.get("result") == "failed"), None)
-
-
 def _test_entry(job: dict, with_flavor: bool) -> dict:
     word = job_status(job)
     settings = job.get("settings") or {}
@@ -212,7 +201,7 @@ def _test_entry(job: dict, with_flavor: bool) -> dict:
     if with_flavor:
         entry["flavor"] = settings.get("FLAVOR")
     if _status_matches(word, "failure"):
-        entry["failure"] = _first_failed_module(job)
+        entry["failure"] = first_failed_module(job)
     return entry
 
 
@@ -230,10 +219,8 @@ def _by_test_name(jobs: t.Iterable[dict]) -> t.List[dict]:
     return [{"name": name, "tests": grouped[name]} for name in sorted(grouped)]
 
 
-def _existing_build(client: Client, params: t.Mapping[str, t.Any],
-                    runs: t.Optional[t.Dict[int, int]] = None) -> t.List[dict]:
-    """The build's latest jobs, one build only: a gate must not judge another group's jobs."""
-    jobs = latest_jobs(client, params, runs)
+def _existing_build(client: Client, params: t.Mapping[str, t.Any], jobs: t.List[dict]) -> t.List[dict]:
+    """The build's latest jobs (from latest_jobs), one build only: a gate must not judge another group's jobs."""
     if not jobs:
         raise NotFoundError("unknown build: no job has %s on %s" % (_describe(params), client.base_url))
     require_one_build(params, jobs)
@@ -276,21 +263,25 @@ def search(client: Client, params: dict) -> Result:
 
 def _resolve_group_id(client: Client, params: t.Mapping[str, t.Any]) -> int:
     if params["groupid"] is not None:
-        return params["groupid"]
-    group = params["group"]
-    if group is None:
+        return params["groupid"]  # an unknown id: the group's build listing answers 404, see search
+    if params["group"] is None:
         raise InvalidInputError("'build search' needs --groupid or --group: builds are searched within a group")
-    key, value = group_filter(group)
+    key, value = group_filter(params["group"])
     if key == "groupid":
         return value
-    matches = [g for g in client.get("job_groups") if g.get("name") == group]
-    if not matches:
-        raise NotFoundError("unknown group: there is no job group named %r on %s" % (group, client.base_url))
-    return int(matches[0]["id"])
+    return _one_group(resolve_group(client, name=value)[1], value)
+
+
+def _one_group(ids: t.Sequence[int], given: t.Any) -> int:
+    """A group name shared by groups under different parents names no single group."""
+    if len(ids) > 1:
+        raise AmbiguousError("ambiguous options: groups %s are all named %r (under different parent groups): "
+                             "give the group's id instead" % (id_list(ids), given))
+    return ids[0]
 
 
 def info(client: Client, params: dict) -> Result:
-    jobs = _existing_build(client, params)
+    jobs = _existing_build(client, params, latest_jobs(client, params))
     grouped = _by_test_name(select_jobs(jobs, params))
     if params["bugs"]:
         _add_bug_references(client, grouped)
@@ -422,14 +413,12 @@ class _RetryFailures:
 
 def wait(client: Client, params: dict) -> Result:
     runs: t.Dict[int, int] = {}
-    try:
-        jobs = _existing_build(client, params, runs)
-    except NotFoundError:
-        if not client.check_mode:
-            raise
+    jobs = latest_jobs(client, params, runs)
+    if not jobs and client.check_mode:
         # after a check-mode 'build new' the build is not there: nothing to wait for, not an error
         return Result(returns=[], message="check mode: not waiting: no job has %s yet (in check mode nothing "
                       "is scheduled)" % _describe(params))
+    jobs = _existing_build(client, params, jobs)
     selected = select_jobs(jobs, params)
     if not selected:
         return Result(returns=[], message="no job of the build matches the filters")
@@ -476,8 +465,13 @@ def _product_name(settings: t.Mapping[str, str]) -> str:
 def _scheduled_jobs(client: Client, settings: t.Mapping[str, str]) -> t.List[int]:
     """Ids of the current jobs of this product and build that still stand (not cancelled, obsoleted
     nor replaced by a restart); TEST and MACHINE, when given, narrow it as they narrow POST isos."""
-    query = {key.lower(): settings[key] for key in BUILD_IDENTITY}
-    query.update(_group_param(settings.get("_GROUP_ID") or settings.get("_GROUP"), None))
+    query: t.Dict[str, t.Any] = {key.lower(): settings[key] for key in BUILD_IDENTITY}
+    # openQA stores a job's DISTRI lower-cased (JobSettings) and GET jobs compares it exactly
+    query["distri"] = settings["DISTRI"].lower()
+    if settings.get("_GROUP_ID"):
+        query["groupid"] = int(settings["_GROUP_ID"])  # digits: checked by _resolve_group_of_new
+    elif settings.get("_GROUP"):
+        query["group"] = settings["_GROUP"]
     tests = set(_alternatives(settings.get("TEST", "")))
     machines = set(_alternatives(settings.get("MACHINE", "")))
     ids = []
@@ -523,17 +517,17 @@ def new(client: Client, params: dict) -> Result:
 def _resolve_group_of_new(client: Client, settings: t.Mapping[str, str]) -> t.Optional[int]:
     """The id of the group POST isos is given, read before posting: openQA would schedule a product (and
     for an unknown name, jobs of every group) rather than refuse an unknown group."""
-    if settings.get("_GROUP_ID"):
-        field, value, described = "id", settings["_GROUP_ID"].strip(), settings["_GROUP_ID"]
-    elif settings.get("_GROUP"):
-        field, value, described = "name", settings["_GROUP"], "named %r" % settings["_GROUP"]
-    else:
+    group_id, name = settings.get("_GROUP_ID", "").strip(), settings.get("_GROUP")
+    if not group_id and not name:
         return None
-    found = [group for group in client.get("job_groups") if str(group.get(field)) == value]
-    if not found:
-        raise NotFoundError("unknown group: there is no job group %s on %s; nothing was scheduled"
-                            % (described, client.base_url))
-    return int(found[0]["id"])
+    if group_id and not (group_id.isascii() and group_id.isdigit()):
+        raise InvalidInputError("_GROUP_ID=%s is not a group id: give the id's digits, or the name as --group"
+                                % group_id)
+    try:
+        _query, ids = resolve_group(client, groupid=int(group_id)) if group_id else resolve_group(client, name=name)
+    except NotFoundError as error:
+        raise NotFoundError("%s; nothing was scheduled" % error.message) from None
+    return _one_group(ids, group_id or name)
 
 
 def _predict_isos(client: Client, settings: t.Mapping[str, str], group_id: t.Optional[int]) -> int:
@@ -666,7 +660,8 @@ ENTRY = Entry(
     help="a build: the jobs sharing a BUILD value in a group",
     options=(
         Option("id", "The BUILD value (e.g. 20261127)."),
-        Option("group", "Job group name or id (all digits). new: the group whose job templates are scheduled."),
+        Option("group", "Job group name (exact, case included, as openQA matches it) or id (all digits); an "
+               "unknown group is status 2. new: the group whose job templates are scheduled."),
         Option("groupid", "Job group id; 0 means jobs without a group.", type="int", minimum=0),
         Option("distri", "Narrow to this DISTRI (search, info, restart, wait)."),
         Option("version", "Narrow to this VERSION (search, info, restart, wait)."),
@@ -719,6 +714,6 @@ ENTRY = Entry(
                "when one is not ok",
                options=IDENTITY + SELECTION + ("timeout", "interval", "max_attempts", "force", "skip_parents",
                                                "skip_children", "skip_ok_result_children"), required=("id",),
-               conflicts=(("group", "groupid"),)),
+               conflicts=(("group", "groupid"),), mutating_options=("max_attempts",)),
     ),
 )

@@ -282,6 +282,13 @@ def _progress_line(name: str, done: int, total: t.Optional[int]) -> str:
     return "downloading %s: %.1f MB" % (name, done / 1e6)
 
 
+def fetch_job_file(client: Client, job_id: int, name: str, target: str, limit: t.Optional[int]) -> t.Tuple[str, int]:
+    """One file of the job's results (``/tests/N/file/NAME``) streamed to ``target`` as download fetches files:
+    ``("downloaded", bytes)``, or ``("too large", bytes)`` with nothing kept when it exceeds ``limit``; a file
+    the job does not have is NotFoundError. For verbs that read a log (test label)."""
+    return _Fetcher(client, check_mode=False).fetch(_Plan("fetch", target, _file_path(job_id, name), limit=limit))
+
+
 def download(client: Client, params: dict) -> Result:
     """A job's logs, results and (optionally) assets into DEST; files already complete are not fetched again."""
     job_id = one_id(params, "download")

@@ -97,12 +97,14 @@ def execute(
     environ: t.Optional[t.Mapping[str, str]] = None,
     on_retry: t.Optional[t.Callable[[str], None]] = None,
     on_progress: t.Optional[t.Callable[[str], None]] = None,
+    callbacks: t.Optional[t.Mapping[str, t.Callable]] = None,
     sole_server: bool = False,
 ) -> Result:
     """Validate, connect and run; every expected failure becomes a Result with its status.
 
-    ``sole_server``: the caller is a single-server command (openqa-ctl), see config.resolve_connection.
-    """
+    ``callbacks`` go into the params of a verb that streams (events: ``sink`` gets each event, ``warn`` each
+    warning), so the verb itself never prints. ``sole_server``: the caller is a single-server command
+    (openqa-ctl), see config.resolve_connection."""
     connection = destination = None
     try:
         action = entry.action(raw.get("action"))
@@ -115,6 +117,7 @@ def execute(
         destination = resolve_destination(params, from_json_data, environ)
         if destination:
             params["to"] = destination  # the verb gets the resolved connection, credentials included
+        params.update(callbacks or {})
         from ansible_collections.openqa.client.plugins.module_utils.client import HAS_REQUESTS, OpenQAClient
 
         if not HAS_REQUESTS:

@@ -8,7 +8,7 @@ from __future__ import annotations
 DOCUMENTATION = r"""
 module: openqa_api
 short_description: Send one signed request to any openQA API route
-version_added: 0.2.0
+version_added: 1.0.0
 description:
   - The escape hatch for what no other module covers, like C(openqa-cli api).
   - The request goes through the same client as every module, so it is signed with the API key, a read is retried on

@@ -46,6 +46,10 @@ options:
   group:
     description:
       - The job group, by name or by id (a value of digits only is an id).
+      - A name matches exactly, case included, as openQA's job listing and C(POST isos) match it; every action
+        answers status 2 C(unknown group) for a group that does not exist, naming the near matches (a case
+        difference, a typo). A build absent from a group that exists is C(no build found) (V(restart)) or
+        C(unknown build) (V(info), V(wait)).
       - With V(new), only this group's job templates are scheduled (C(_GROUP_ID) or C(_GROUP) of C(POST isos)).
       - Mutually exclusive with O(groupid).
     type: str
@@ -150,12 +154,13 @@ options:
     default: false
   timeout:
     description:
-      - With V(wait) (and O(wait)), give up after this long (V(90), V(15m), V(2h)); status 8.
+      - With the V(wait) action, and with V(new) when O(wait=true), give up after this long (V(90), V(15m),
+        V(2h)); status 8.
     type: str
     default: 1h
   interval:
     description:
-      - With V(wait) (and O(wait)), the time between two polls (one request each).
+      - With the V(wait) action, and with V(new) when O(wait=true), the time between two polls (one request each).
     type: str
     default: 30s
 extends_documentation_fragment:

@@ -6,6 +6,7 @@ import json
 import re
 import subprocess
 import typing as t
+import uuid
 
 from conftest import ROOT, _ansible_env, api_get
 from faultproxy_fixture import KeyRecorder
@@ -134,3 +135,17 @@ def test_lookup_playbook(server):
     assert "textmode (x86_64) job %d: passed" % server.fixture["passed_job"] in proc.stdout
     assert "idle qemu_x86_64 workers: 1" in proc.stdout
     assert re.search(r"not ok: .*\b%d\b" % server.fixture["failed_job"], proc.stdout)
+
+
+def test_an_option_that_would_restart_is_refused_and_nothing_changes(server, api, make_job):
+    """build wait max_attempts restarts failures: a lookup ran it in check mode and passed a failed build."""
+    build = "gate-%s" % uuid.uuid4().hex[:8]
+    job_id = make_job(result="failed", BUILD=build)
+    proc = lookup(server, "lookup('openqa.client.openqa', 'build', 'wait', id='%s', max_attempts=2, host=url, "
+                          "api_key='%s', api_secret='%s')" % ((build,) + tuple(server.creds().values())))
+    assert proc.returncode != 0, proc.stdout
+    assert "'build wait' with max_attempts changes the server and a lookup only reads: use the " \
+           "openqa.client.openqa_build module (action=wait)" in proc.stdout + proc.stderr
+    assert api_get(api, "jobs/%d" % job_id)["job"]["clone_id"] is None
+    plain = lookup(server, "lookup('openqa.client.openqa', 'build', 'wait', id='%s', host=url)" % build)
+    assert plain.returncode != 0 and "(status 7)" in plain.stdout + plain.stderr

@@ -208,3 +208,69 @@ def test_bulk_routes_one_request_for_all_jobs_on_master(master):
     removed = run_comment(client, id=jobs, text=text, remove=True)
     assert removed.changed and client.request_count - before == 3 + 1   # 3 reads, one DELETE comments
     assert all(session.get(master["url"] + "/api/v1/jobs/%d/comments" % job_id).json() == [] for job_id in jobs)
+
+
+# ------------------------------------------------------------------ openQA's rewriting of bug URLs (issue 24)
+
+def bug_number() -> int:
+    return uuid.uuid4().int % 900000 + 100000
+
+
+@pytest.mark.parametrize("url", ["https://progress.opensuse.org/issues/%d",
+                                 "https://bugzilla.suse.com/show_bug.cgi?id=%d",
+                                 "https://github.com/os-autoinst/openQA/pull/%d"])
+def test_a_bug_url_label_is_idempotent_and_removable(server, api, ctl, url, make_job):
+    # openQA stores the URL as its bug reference (poo#N, bsc#N, gh#repo#N): the label must be found as stored
+    job_id = make_job(result="failed")
+    text = (url % bug_number()) + " known issue"
+    first = ctl("test", "comment", "--id", str(job_id), "--text", text, *server.cli_creds())
+    assert first.status == 0 and first.envelope["invocation"]["changed"] is True, first.stdout
+    assert texts(api, job_id) == [_comments.as_openqa_stores(text)] != [text]
+    again = ctl("test", "comment", "--id", str(job_id), "--text", text, *server.cli_creds())
+    assert again.envelope["invocation"]["changed"] is False and len(texts(api, job_id)) == 1, again.stdout
+    removed = ctl("test", "comment", "--id", str(job_id), "--text", text, "--remove", *server.cli_creds())
+    assert removed.envelope["invocation"]["changed"] is True and removed.returns == [job_id]
+    assert texts(api, job_id) == []
+
+
+def test_our_rewriting_of_bug_urls_is_the_servers(server, api, make_job):
+    """Each URL as openQA stores it: the same text as our rewriting where the server knows the tracker, and
+    equal after our rewriting where it does not (4.6 knows bugs.debian.org, master invent.kde.org)."""
+    n = bug_number()
+    both = ["https://progress.opensuse.org/issues/%d" % n, "https://bugzilla.suse.com/show_bug.cgi?id=%d" % n,
+            "https://bugzilla.novell.com/show_bug.cgi?id=%d" % n,
+            "https://bugzilla.opensuse.org/show_bug.cgi?id=%d" % n,
+            "https://github.com/os-autoinst/openQA/issues/%d" % n, "https://github.com/o/r/pull/%d and more" % n,
+            "https://gitlab.gnome.org/GNOME/gnome-shell/-/issues/%d" % n, "https://pagure.io/repo/issue/%d" % n,
+            "a https://bugs.kde.org/show_bug.cgi?id=%d, https://bugzilla.redhat.com/show_bug.cgi?id=%d" % (n, n),
+            "(https://progress.opensuse.org/issues/%d)" % n, "\"https://progress.opensuse.org/issues/%d\"" % n,
+            "https://progress.opensuse.org/issues/%da" % n, "HTTPS://PROGRESS.OPENSUSE.ORG/issues/%d" % n,
+            "https://progress.opensuse.org/issues/%d#note-3" % n]
+    either = ["https://bugs.debian.org/cgi-bin/bugreport.cgi?bug=%d" % n,
+              "https://invent.kde.org/a/b/-/issues/%d" % n,
+              "https://jira.suse.com/browse/PED-%d" % n, "https://jira.suse.de/browse/PED-%d" % n,
+              "https://github.com/o/r/pulls/%d" % n, "https://gitlab.com/fedora/sigs/x/-/work_items/%d" % n]
+    job_id = make_job(result="failed")
+    for text in both + either:
+        api_post(api, "jobs/%d/comments" % job_id, text=text)
+    stored = dict(zip(both + either, texts(api, job_id), strict=True))
+    assert {text: _comments.as_openqa_stores(text) for text in both} == {text: stored[text] for text in both}
+    assert any(stored[text] != text for text in either)  # the server rewrote some of them
+    for text in either:
+        assert _comments.as_openqa_stores(stored[text]) == _comments.as_openqa_stores(text), (text, stored[text])
+
+
+@pytest.mark.parametrize("jobs", [1, 2])  # one DELETE per comment, and the bulk DELETE where the server has it
+def test_removing_a_force_result_label_is_refused_not_an_auth_error(server, api, ctl, make_job, jobs):
+    ids = [make_job(result="failed") for _job in range(jobs)]
+    text = "label:force_result:softfailed:bsc#%d" % bug_number()
+    added = ctl("test", "comment", "--id", *map(str, ids), "--text", text, *server.cli_creds())
+    assert added.status == 0, added.stdout
+    assert {api_get(api, "jobs/%d" % job_id)["job"]["result"] for job_id in ids} == {"softfailed"}
+    for check in ([], ["--check"]):
+        removal = ctl("test", "comment", "--id", *map(str, ids), "--text", text, "--remove", *check,
+                      *server.cli_creds())
+        assert removal.status == 9 and removal.rc == 9, removal.stdout
+        assert "openQA does not delete a comment with a force_result label" in removal.message
+        assert removal.envelope["invocation"]["changed"] is False
+    assert all(texts(api, job_id) == [text] for job_id in ids)
