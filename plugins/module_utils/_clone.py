@@ -24,6 +24,7 @@ from ansible_collections.openqa.client.plugins.module_utils.envelope import (
     UnreachableError,
     failed_after,
 )
+from ansible_collections.openqa.client.plugins.module_utils._preflight import verify_write_access
 from ansible_collections.openqa.client.plugins.module_utils._job_reads import (
     DEPENDENCY_TYPES,
     id_list,
@@ -78,11 +79,13 @@ def clone(client: Client, params: dict) -> Result:
                           message="already cloned: job %d with these settings exists as %d (force clones again)"
                           % (source_id, existing[source_id]))
     if client.check_mode:
+        unverified = verify_write_access(target, "cloning %s to %s (POST jobs)"
+                                         % (id_list(sorted(posts)), target.base_url))
         shown = _as_shown(client, posts)
         returns = dict(_shape(source_id, {job_id: None for job_id in posts}), settings=shown,
                        command=clone_job_command(client, target, source_id, params),
                        export_command=_export_command(target, {int(k): v for k, v in shown.items()}))
-        return Result(returns=returns, changed=True,
+        return Result(returns=returns, changed=True, warnings=unverified,
                       message="would clone %s to %s" % (id_list(sorted(posts)), target.base_url))
     ids, lost = _post_clones(target, posts, source_id, params["force"])
     result = Result(returns=_shape(source_id, ids), changed=True, warnings=_missing_warning(missing) + lost,
@@ -119,13 +122,15 @@ def _clone_repeatedly(client: Client, target: Client, params: dict, source_id: i
     repeat = params["repeat"]
     clusters = [_repeat_posts(posts, number, repeat) for number in range(1, repeat + 1)]
     if client.check_mode:
+        unverified = verify_write_access(target, "cloning %s to %s (POST jobs)"
+                                         % (id_list(sorted(posts)), target.base_url))
         existing = [{} if params["force"] else _existing_clones(target, cluster) for cluster in clusters]
         todo = [cluster for cluster, found in zip(clusters, existing, strict=True) if source_id not in found]
         shown = [_as_shown(client, c) for c in todo]
         returns = dict(_shape(source_id, {job_id: None for job_id in posts}), settings=shown,
                        command=clone_job_command(client, target, source_id, params),
                        export_command=[_export_command(target, {int(k): v for k, v in c.items()}) for c in shown])
-        return Result(returns=returns, changed=bool(todo), message="would clone %s %d times to %s"
+        return Result(returns=returns, changed=bool(todo), warnings=unverified, message="would clone %s %d times to %s"
                       % (id_list(sorted(posts)), len(todo), target.base_url))
     repeats: t.List[dict] = []
     warnings = _missing_warning(missing)

@@ -261,7 +261,7 @@ def _check_forced(client: Client, forced: t.Dict[int, str], entries: t.Dict[int,
                             "force_result_regex)" % (job_id, result, entries[job_id]["status"]))
 
 
-def _summary(entries: t.Sequence[dict]) -> str:
+def _summary(entries: t.Iterable[dict]) -> str:
     by_outcome: t.Dict[str, t.List[int]] = {}
     for entry in entries:
         by_outcome.setdefault(entry["outcome"], []).append(entry["id"])
