@@ -48,12 +48,12 @@ def test_job_events_and_build_done_from_openqa(server, api, make_job, amqp, back
     stream = background(_events(server, amqp, "--build", build, "--count", "5"), env=clean_env())
     assert "amqp://***@127.0.0.1:5672/" in stream.ready()
     first, second = make_job(BUILD=build, TEST="boot"), make_job(BUILD=build, TEST="gnome")
-    created = [stream.event("job.create")["openqa"] for _ in range(2)]
+    created = [stream.event("job.create")["openqa"] for _number in range(2)]
     assert sorted(event["id"] for event in created) == [first, second]
     assert created[0]["DISTRI"] == "opensuse" and created[0]["remaining"] >= 1
     api_post(api, "jobs/%d/set_done" % first, result="passed")
     api_post(api, "jobs/%d/set_done" % second, result="failed")
-    done = [stream.event("job.done")["openqa"] for _ in range(2)]
+    done = [stream.event("job.done")["openqa"] for _number in range(2)]
     assert [(e["id"], e["result"], e["VERSION"], e["group"]) for e in done] == [
         (first, "passed", "Tumbleweed", None), (second, "failed", "Tumbleweed", None)]
     assert done[1]["remaining"] == 0
