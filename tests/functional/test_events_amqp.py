@@ -126,3 +126,19 @@ def test_sigterm_closes_the_connection_and_exits_0(server, amqp, background):
     stream.ready()
     assert stream.terminate() == 0
     assert "Traceback" not in stream.stderr()
+
+
+def test_a_job_openqa_ends_without_an_event_is_found_by_the_poll(server, api, make_job, amqp,
+                                                                 background):
+    """openQA sends no job.done when a job goes incomplete because its worker vanished or it went stale; the
+    reconciliation poll beside the AMQP consumer announces the build anyway."""
+    build = _build()
+    job_id = make_job(BUILD=build)
+    stream = background(_events(server, amqp, "--build", build, "--count", "1", "--poll-interval", "1"),
+                        env=clean_env())
+    stream.ready()
+    # what openQA's stale-job detection does, with no event (tests/openqa-server sql: the API cannot)
+    server.sql("UPDATE jobs SET state = 'done', result = 'incomplete', t_finished = now() WHERE id = %d" % job_id)
+    event = stream.event()["openqa"]
+    assert (event["type"], event["ok"], event["results"]) == ("build.done", False, {"incomplete": 1})
+    assert stream.wait() == 0
