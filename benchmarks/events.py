@@ -182,10 +182,10 @@ def report(results: dict) -> t.List[str]:
     requests_ok = verdicts["amqp"]["requests_while_running"] <= 2
     flat = memory[40000] - memory[20000] <= 0.05 * memory[20000]
     mark = {True: "**met**", False: "**NOT met**"}
+    runs = len(results["latency"]["amqp"])
     lines = ["## Events: the rulebook source and `openqa-ctl events`", "",
              "One job per build, `set_done` to the real ansible-rulebook's `print_event` action (median of %d; "
-             "settle %gs, poll interval %gs):" % (len(results["latency"]["amqp"]), results["settle"],
-                                                    results["poll_interval"]), "",
+             "settle %gs, poll interval %gs):" % (runs, results["settle"], results["poll_interval"]), "",
              "| way | median | each run | target |", "|---|---|---|---|",
              "| AMQP | %.2f s | %s | <= settle + 1 s: %s |" % (
                  latency["amqp"], ", ".join("%.2f" % v for v in results["latency"]["amqp"]), mark[amqp_ok]),
@@ -196,9 +196,8 @@ def report(results: dict) -> t.List[str]:
              % (results["size"], results["size"]), "",
              "| way | requests while running | requests in all | time to verdict |", "|---|---|---|---|"]
     for name, numbers in verdicts.items():
-        lines.append("| %s | %d | %d | %.2f s |" % ("`openqa-ctl events` " + name if name != "build wait"
-                                                    else "`openqa-ctl build wait` (polls)", numbers[
-                                                        "requests_while_running"], numbers["requests"],
+        way = "`openqa-ctl events` " + name if name != "build wait" else "`openqa-ctl build wait` (polls)"
+        lines.append("| %s | %d | %d | %.2f s |" % (way, numbers["requests_while_running"], numbers["requests"],
                                                     numbers["seconds"]))
     lines += ["", "REST requests per build.done (AMQP, at most 2 for 200 jobs): %s." % mark[requests_ok], "",
               "Resident memory of `openqa-ctl events` (AMQP) after N messages (half job.done of new builds, half "

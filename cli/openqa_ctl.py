@@ -306,8 +306,10 @@ def run(argv: t.Sequence[str], environ: t.Optional[t.Mapping[str, str]] = None) 
     # events streams: each event is a line of its own, as the rulebook source gets it
     callbacks: t.Optional[t.Dict[str, t.Callable[..., None]]] = \
         {"sink": _print_event, "warn": _warn, "ready": _said} if entry.name == "events" else None
+    # one command, one server: without OPENQA_HOST the environment's credentials are --host's (never --to's)
     result = execute(entry, raw, check_mode=args["check"], from_json_data=from_file, environ=environ,
-                     on_retry=_warn, on_progress=_progress if sys.stderr.isatty() else None, callbacks=callbacks)
+                     on_retry=_warn, on_progress=_progress if sys.stderr.isatty() else None, callbacks=callbacks,
+                     sole_server=True)
     result.warnings[:0] = entry.deprecation_warnings(_spellings(argv) | file_spellings)
     return result, action.mutating
 

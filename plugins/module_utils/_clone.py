@@ -11,6 +11,7 @@ import shlex
 import typing as t
 from urllib.parse import quote, urlsplit
 
+from ansible_collections.openqa.client.plugins.module_utils.config import display_url
 from ansible_collections.openqa.client.plugins.module_utils.envelope import (
     AmbiguousError,
     AuthError,
@@ -270,8 +271,9 @@ def _destination(client: Client, to: t.Any) -> t.Any:
         return client
     if not to.api_key:
         # cloning needs an operator's key there; fail before any request rather than post anonymously
-        raise AuthError("no credentials for the destination %s: give to_api_key and to_api_secret, a [%s] section "
-                        "in client.conf, or OPENQA_API_KEY/OPENQA_API_SECRET" % (to.url, urlsplit(to.url).netloc))
+        raise AuthError("no credentials for the destination %s: give to_api_key and to_api_secret or a [%s] section "
+                        "in client.conf (OPENQA_API_KEY/OPENQA_API_SECRET go to --to only when OPENQA_HOST names it)"
+                        % (display_url(to.url), urlsplit(to.url).netloc.rsplit("@", 1)[-1]))
     return client.for_host(to.url, to.api_key, to.api_secret)
 
 

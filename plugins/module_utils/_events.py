@@ -50,6 +50,14 @@ def _amqp_scheme(url: str) -> str:
     return url.split("://", 1)[0].lower() if "://" in url else ""
 
 
+def _watch(client: Client, params: dict) -> Result:
+    """The verb: the stream, each event handed to ``params["sink"]`` (openqa-ctl prints it)."""
+    # asyncio and the transports are imported only when a stream runs, not when help lists the entries
+    from ansible_collections.openqa.client.plugins.module_utils._event_stream import watch
+
+    return watch(client, params)
+
+
 ENTRY = Entry(
     "events",
     "Stream openQA's job, comment and build.done events, one JSON object per line: from RabbitMQ (--amqp-url) "
@@ -75,18 +83,10 @@ ENTRY = Entry(
         Option("count", "Stop after this many events (status 0).", type="int"),
         Option("timeout", "Stop after this long (status 8 when --count was not reached).", type="duration"),
     ),
-    actions=(Action("events", lambda client, params: _watch(client, params), "Stream events.",
+    actions=(Action("events", _watch, "Stream events.",
                     options=("amqp_url", "exchange", "topic_prefix", "queue", "types") + FILTERS
                     + ("poll_interval", "settle", "count", "timeout")),),
 )
-
-
-def _watch(client: Client, params: dict) -> Result:
-    """The verb: the stream, each event handed to ``params["sink"]`` (openqa-ctl prints it)."""
-    # asyncio and the transports are imported only when a stream runs, not when help lists the entries
-    from ansible_collections.openqa.client.plugins.module_utils._event_stream import watch
-
-    return watch(client, params)
 
 
 def check_params(params: t.Mapping[str, t.Any]) -> None:

@@ -148,8 +148,9 @@ options:
   to:
     description:
       - With V(clone), the destination openQA host; the job is read from O(host). Its credentials are
-        O(to_api_key)/O(to_api_secret), else its section in C(client.conf), else E(OPENQA_API_KEY)/E(OPENQA_API_SECRET);
-        O(api_key) is only ever used for O(host). Without any, the clone fails with status 5 before any request.
+        O(to_api_key)/O(to_api_secret), else E(OPENQA_API_KEY)/E(OPENQA_API_SECRET) only when E(OPENQA_HOST) names
+        the destination, else its section in C(client.conf); O(api_key) is only ever used for O(host). Without any,
+        the clone fails with status 5 before any request to it.
       - RV(credential_source) then names the source of both ends.
     type: str
   to_api_key:

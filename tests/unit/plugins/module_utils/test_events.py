@@ -147,7 +147,7 @@ def test_restart_before_settle_ends_means_no_build_done_yet(path: Path) -> None:
         if step["step"] == "done other passed":
             server.jobs = restarted
 
-    events, _ = asyncio.run(_replay(recording, _params(types=["build.done"]), retry_appears))
+    events = asyncio.run(_replay(recording, _params(types=["build.done"]), retry_appears))[0]
     assert sorted((b["group"].split("-")[1], b["ok"]) for b in _builds(events)) == [
         ("gate", False), ("gate", True), ("other", True)]
 
@@ -157,19 +157,19 @@ def test_duplicate_zero_from_two_web_ui_processes_emits_once() -> None:
     steps = recording["steps"]
     last = next(s for s in steps if s["step"] == "done other passed")
     twice = dict(recording, steps=steps[:steps.index(last) + 1] + [dict(last)])
-    events, _ = asyncio.run(_replay(twice, _params(types=["build.done"])))
+    events = asyncio.run(_replay(twice, _params(types=["build.done"])))[0]
     assert len(_builds(events)) == 2
 
 
 @pytest.mark.parametrize("path", RECORDINGS, ids=lambda p: p.stem)
 def test_filters_are_rechecked_client_side(path: Path) -> None:
     recording = _load(path)
-    events, _ = asyncio.run(_replay(recording, _params(arch="aarch64")))
+    events = asyncio.run(_replay(recording, _params(arch="aarch64")))[0]
     assert events == []
-    events, _ = asyncio.run(_replay(recording, _params(group="rec-other-x")))
+    events = asyncio.run(_replay(recording, _params(group="rec-other-x")))[0]
     assert events == []
     gate = next(s["jobs"][0]["group"] for s in recording["steps"] if s["jobs"])
-    events, _ = asyncio.run(_replay(recording, _params(group=gate, types=["build.done", "job.done"])))
+    events = asyncio.run(_replay(recording, _params(group=gate, types=["build.done", "job.done"])))[0]
     assert {e["openqa"]["group"] for e in events} == {gate}
     assert len(_builds(events)) == 3
 
