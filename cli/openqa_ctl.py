@@ -236,8 +236,9 @@ def _add_options(parser: t.Any, entry: Entry, action: t.Any) -> None:
                         help="json (default: the proposal's envelope), yaml, or a table for people")
 
 
-def read_json_data(path: str, entry: Entry) -> dict:
-    """Options from a JSON file, keyed by option name, alias or flag spelling."""
+def read_json_data(path: str, entry: Entry) -> t.Tuple[dict, t.Set[str]]:
+    """Options from a JSON file, keyed by option name, alias or flag spelling: the values by option name, and
+    the spellings the file used (for deprecation warnings)."""
     raw = read_regular_file(path, "--json-data", MAX_JSON_DATA)
     try:
         data = json.loads(raw)
@@ -261,7 +262,14 @@ def read_json_data(path: str, entry: Entry) -> dict:
             raise AmbiguousError("ambiguous options: --json-data %s sets %s twice (as %s and as %s); give it once"
                                  % (path, name, options[name][0], key))
         options.setdefault(name, (key, value))
-    return {name: value for name, (_key, value) in options.items()}
+    return ({name: value for name, (_key, value) in options.items()},
+            {str(key).lstrip("-") for key in data})
+
+
+def _spellings(argv: t.Sequence[str]) -> t.Set[str]:
+    """The option spellings of a command line (--max-attempts=2 -> max-attempts; --no-force -> force too)."""
+    spellings = {arg[2:].split("=", 1)[0] for arg in argv if arg.startswith("--")}
+    return spellings | {spelling[3:] for spelling in spellings if spelling.startswith("no-")}
 
 
 def run(argv: t.Sequence[str], environ: t.Optional[t.Mapping[str, str]] = None) -> t.Tuple[Result, bool]:
@@ -291,15 +299,18 @@ def run(argv: t.Sequence[str], environ: t.Optional[t.Mapping[str, str]] = None) 
         raise InvalidInputError("no action given for %s: use one of %s (see 'openqa-ctl %s --help')"
                                 % (entry.name, ", ".join(a.name for a in entry.actions), entry.name))
     action = entry.action(args["action"])
-    file_values = read_json_data(args["json_data"], entry) if args["json_data"] else {}
+    file_values, file_spellings = read_json_data(args["json_data"], entry) if args["json_data"] else ({}, set())
     flags = {k: v for k, v in args.items() if k not in CLI_ONLY and v is not None}
     raw = dict(file_values, **flags, action=action.name)
     from_file = frozenset(file_values) - frozenset(flags)
     # events streams: each event is a line of its own, as the rulebook source gets it
     callbacks: t.Optional[t.Dict[str, t.Callable[..., None]]] = \
         {"sink": _print_event, "warn": _warn, "ready": _said} if entry.name == "events" else None
+    # one command, one server: without OPENQA_HOST the environment's credentials are --host's (never --to's)
     result = execute(entry, raw, check_mode=args["check"], from_json_data=from_file, environ=environ,
-                     on_retry=_warn, on_progress=_progress if sys.stderr.isatty() else None, callbacks=callbacks)
+                     on_retry=_warn, on_progress=_progress if sys.stderr.isatty() else None, callbacks=callbacks,
+                     sole_server=True)
+    result.warnings[:0] = entry.deprecation_warnings(_spellings(argv) | file_spellings)
     return result, action.mutating
 
 

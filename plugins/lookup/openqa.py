@@ -123,6 +123,7 @@ class LookupModule(LookupBase):
                                      % (entry.name, action.name, ", ".join(changing), entry.name, action.name))
         # check mode: even a wrongly declared action could not post anything
         result = execute(entry, raw, check_mode=True)
+        result.warnings[:0] = entry.deprecation_warnings(set(kwargs))
         for warning in result.warnings:
             display.warning(task_wording(entry, warning))
         if result.status != Status.OK:

@@ -39,6 +39,7 @@ from ansible_collections.openqa.client.plugins.module_utils._job_reads import (
     search_pages,
 )
 from ansible_collections.openqa.client.plugins.module_utils._api import file_pairs
+from ansible_collections.openqa.client.plugins.module_utils._preflight import predict_isos, verify_write_access
 from ansible_collections.openqa.client.plugins.module_utils._restart import restart_jobs, used_up_note
 from ansible_collections.openqa.client.plugins.module_utils._spec import Action, Entry, Option
 from ansible_collections.openqa.client.plugins.module_utils._waiting import then_wait, wait_for_jobs
@@ -269,15 +270,15 @@ def _resolve_group_id(client: Client, params: t.Mapping[str, t.Any]) -> int:
     key, value = group_filter(params["group"])
     if key == "groupid":
         return value
-    return _one_group(resolve_group(client, name=value)[1], value)
+    return int(_one_group(resolve_group(client, name=value)[1], value)["id"])
 
 
-def _one_group(ids: t.Sequence[int], given: t.Any) -> int:
+def _one_group(groups: t.Sequence[dict], given: t.Any) -> dict:
     """A group name shared by groups under different parents names no single group."""
-    if len(ids) > 1:
+    if len(groups) > 1:
         raise AmbiguousError("ambiguous options: groups %s are all named %r (under different parent groups): "
-                             "give the group's id instead" % (id_list(ids), given))
-    return ids[0]
+                             "give the group's id instead" % (id_list(int(g["id"]) for g in groups), given))
+    return groups[0]
 
 
 def info(client: Client, params: dict) -> Result:
@@ -395,9 +396,9 @@ class _RetryFailures:
 
     def outcome(self, waited: Result) -> Result:
         if self.would_restart:
-            return Result(returns=waited.returns, warnings=self.warnings,
-                          message="check mode: would restart %s (max_attempts %d) and wait for them" % (
-                              id_list(self.would_restart), self.params["max_attempts"]))
+            return Result(returns=waited.returns, warnings=self.warnings, status=Status.UNDECIDED,
+                          message="check mode: cannot know yet: would restart %s (max_attempts %d) and wait for "
+                          "them" % (id_list(self.would_restart), self.params["max_attempts"]))
         if self.failure is not None:
             return Result(returns=waited.returns, status=self.failure.status, changed=bool(self.clones),
                           warnings=self.warnings, message="%s; then restarting failed: %s" % (
@@ -415,9 +416,10 @@ def wait(client: Client, params: dict) -> Result:
     runs: t.Dict[int, int] = {}
     jobs = latest_jobs(client, params, runs)
     if not jobs and client.check_mode:
-        # after a check-mode 'build new' the build is not there: nothing to wait for, not an error
-        return Result(returns=[], message="check mode: not waiting: no job has %s yet (in check mode nothing "
-                      "is scheduled)" % _describe(params))
+        # after a check-mode 'build new' the build is not there: no verdict yet, and not an error either
+        return Result(returns=[], status=Status.UNDECIDED, message="check mode: cannot know yet: no job has %s "
+                      "yet (in check mode nothing is scheduled; without a step that schedules it, it is an "
+                      "unknown build)" % _describe(params))
     jobs = _existing_build(client, params, jobs)
     selected = select_jobs(jobs, params)
     if not selected:
@@ -494,7 +496,7 @@ def new(client: Client, params: dict) -> Result:
         raise InvalidInputError("missing parameters: %s: 'build new' needs DISTRI, VERSION, FLAVOR, ARCH (as "
                                 "POST isos does) and BUILD (the build's identity); give them with --vars KEY=VALUE"
                                 % " ".join(missing))
-    group_id = _resolve_group_of_new(client, settings)
+    group = _resolve_group_of_new(client, settings)
     existing = _scheduled_jobs(client, settings)
     if existing and not params["force"]:
         result = Result(returns={"ids": existing, "scheduled_product_id": None},
@@ -502,10 +504,11 @@ def new(client: Client, params: dict) -> Result:
                         % (len(existing), _product_name(settings)))
         return _wait_for_build(client, params, result)
     if client.check_mode:
-        templates = _predict_isos(client, settings, group_id)
-        return Result(returns={"ids": [], "scheduled_product_id": None}, changed=True,
-                      message="would schedule %s (POST isos): %d job templates match"
-                      % (_product_name(settings), templates))
+        jobs = predict_isos(client, settings, group, _product_name(settings))
+        unverified = verify_write_access(client, "scheduling %s (POST isos)" % _product_name(settings))
+        return Result(returns={"ids": [], "scheduled_product_id": None}, changed=True, warnings=unverified,
+                      message="would schedule %s (POST isos): %d jobs, one per matching job template"
+                      % (_product_name(settings), jobs))
     result = _post_isos(client, settings, pairs, existing)
     if params["wait"] and result.status == Status.OK and settings.get("async") not in (None, "", "0"):
         started = time.monotonic()
@@ -514,8 +517,8 @@ def new(client: Client, params: dict) -> Result:
     return _wait_for_build(client, params, result)
 
 
-def _resolve_group_of_new(client: Client, settings: t.Mapping[str, str]) -> t.Optional[int]:
-    """The id of the group POST isos is given, read before posting: openQA would schedule a product (and
+def _resolve_group_of_new(client: Client, settings: t.Mapping[str, str]) -> t.Optional[dict]:
+    """The group POST isos is given, read before posting: openQA would schedule a product (and
     for an unknown name, jobs of every group) rather than refuse an unknown group."""
     group_id, name = settings.get("_GROUP_ID", "").strip(), settings.get("_GROUP")
     if not group_id and not name:
@@ -524,40 +527,10 @@ def _resolve_group_of_new(client: Client, settings: t.Mapping[str, str]) -> t.Op
         raise InvalidInputError("_GROUP_ID=%s is not a group id: give the id's digits, or the name as --group"
                                 % group_id)
     try:
-        _query, ids = resolve_group(client, groupid=int(group_id)) if group_id else resolve_group(client, name=name)
+        _query, groups = resolve_group(client, groupid=int(group_id)) if group_id else resolve_group(client, name=name)
     except NotFoundError as error:
         raise NotFoundError("%s; nothing was scheduled" % error.message) from None
-    return _one_group(ids, group_id or name)
-
-
-def _predict_isos(client: Client, settings: t.Mapping[str, str], group_id: t.Optional[int]) -> int:
-    """Check mode: what POST isos would refuse, read beforehand, failing as the real run would fail;
-    returns how many job templates would be scheduled."""
-    name = _product_name(settings)
-    # POST isos matches DISTRI lower-cased and a product VERSION of * as any version
-    products = [p for p in client.get("products", {"distri": settings["DISTRI"].lower(), "flavor": settings["FLAVOR"],
-                                                   "arch": settings["ARCH"]}).get("Products") or []
-                if p.get("version") in (settings["VERSION"], "*")]
-    if not products:
-        raise InvalidInputError("openQA would schedule nothing: no products found for %s-%s-%s-%s; check DISTRI, "
-                                "VERSION, FLAVOR and ARCH against its products"
-                                % tuple(settings[key] for key in PRODUCT_SETTINGS))
-    query: t.Dict[str, t.Any] = {"arch": settings["ARCH"]}
-    query.update({"group_id": group_id} if group_id is not None else {})
-    product_ids = {p.get("id") for p in products}
-    templates = [tpl for tpl in client.get("job_templates", query).get("JobTemplates") or []
-                 if (tpl.get("product") or {}).get("id") in product_ids]
-    if not templates:
-        raise NotFoundError("no job templates: openQA would find no templates for %s; check --group and the "
-                            "group's job templates for %s" % (name, name))
-    tests = set(_alternatives(settings.get("TEST", "")))
-    machines = set(_alternatives(settings.get("MACHINE", "")))
-    matching = [tpl for tpl in templates if (not tests or (tpl.get("test_suite") or {}).get("name") in tests)
-                and (not machines or (tpl.get("machine") or {}).get("name") in machines)]
-    if not matching:
-        raise RefusedError("openQA would schedule no job for %s: no job template matches (check --group, TEST "
-                           "and MACHINE)" % name, returns={"ids": [], "scheduled_product_id": None})
-    return len(matching)
+    return _one_group(groups, group_id or name)
 
 
 def _wait_for_build(client: Client, params: t.Mapping[str, t.Any], result: Result) -> Result:

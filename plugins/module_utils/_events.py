@@ -50,6 +50,14 @@ def _amqp_scheme(url: str) -> str:
     return url.split("://", 1)[0].lower() if "://" in url else ""
 
 
+def _watch(client: Client, params: dict) -> Result:
+    """The verb: the stream, each event handed to ``params["sink"]`` (openqa-ctl prints it)."""
+    # asyncio and the transports are imported only when a stream runs, not when help lists the entries
+    from ansible_collections.openqa.client.plugins.module_utils._event_stream import watch
+
+    return watch(client, params)
+
+
 ENTRY = Entry(
     "events",
     "Stream openQA's job, comment and build.done events, one JSON object per line: from RabbitMQ (--amqp-url) "
@@ -75,18 +83,10 @@ ENTRY = Entry(
         Option("count", "Stop after this many events (status 0).", type="int"),
         Option("timeout", "Stop after this long (status 8 when --count was not reached).", type="duration"),
     ),
-    actions=(Action("events", lambda client, params: _watch(client, params), "Stream events.",
+    actions=(Action("events", _watch, "Stream events.",
                     options=("amqp_url", "exchange", "topic_prefix", "queue", "types") + FILTERS
                     + ("poll_interval", "settle", "count", "timeout")),),
 )
-
-
-def _watch(client: Client, params: dict) -> Result:
-    """The verb: the stream, each event handed to ``params["sink"]`` (openqa-ctl prints it)."""
-    # asyncio and the transports are imported only when a stream runs, not when help lists the entries
-    from ansible_collections.openqa.client.plugins.module_utils._event_stream import watch
-
-    return watch(client, params)
 
 
 def check_params(params: t.Mapping[str, t.Any]) -> None:
@@ -158,11 +158,6 @@ class Filters:
                 return False
         return self.group_matches(job.get("group_id"), job.get("group"))
 
-    def needs_details(self) -> bool:
-        """Whether a filter needs what openQA's job events leave out (DISTRI, VERSION, a group name)."""
-        group = self.wanted.get("group")
-        return bool({"distri", "version"} & set(self.wanted)) or bool(group and not group.isdigit())
-
     def query(self) -> t.Dict[str, t.Any]:
         """The REST listing's filters (the listing is re-checked with job_matches)."""
         from ansible_collections.openqa.client.plugins.module_utils._job_reads import group_filter
@@ -199,15 +194,15 @@ def build_done(host: str, group_id: t.Any, build: str, jobs: t.Sequence[dict]) -
 
 
 def confirm_build(client: Client, filters: Filters, group_id: t.Any, build: str) -> t.Tuple[bool, t.Optional[dict]]:
-    """One REST listing: (whether the build is final, its build.done when final and some job passes the filters).
+    """One REST request: (whether the build is final, its build.done when final and some job passes the filters).
 
     The latest job of each scenario counts (a restart replaces the job it restarted); a build with a job
     scheduled or running in that group is not done, whatever ``remaining`` said.
     """
     from ansible_collections.openqa.client.plugins.module_utils._builds import latest_jobs
 
-    params = {"id": build, "groupid": group_id} if group_id is not None else {"id": build}
-    jobs = [job for job in latest_jobs(client, params)
+    # the BUILD in every group, in one listing: naming the group would cost a check of the group first
+    jobs = [job for job in latest_jobs(client, {"id": build})
             if job.get("group_id") == group_id and filters.job_matches(job)]
     if any(job.get("state") in PENDING_STATES for job in jobs):
         return False, None

@@ -53,7 +53,8 @@ CANCELLED_RESULTS = frozenset({"none", "skipped", "user_cancelled", "user_restar
                                "obsoleted"})
 DEFAULT_CASEDIR = "https://github.com/os-autoinst/os-autoinst-distri-opensuse.git"
 _HEADER = "Automatic investigation jobs for job %d:"
-_LINE = re.compile(r"^\* \*[^*\n]*:investigate:(%s)\*: t#(\d+)" % "|".join(KINDS), re.MULTILINE)
+# a line per job: ours "* *TEST:investigate:KIND*: t#ID", openqa-investigate's also ":HASH" or ":BUILD" after KIND
+_LINE = re.compile(r"^\* \*[^*\n]*:investigate:(%s)(?::[^*\n]*)?\*: t#(\d+)" % "|".join(KINDS), re.MULTILINE)
 _SCENARIO = ("DISTRI", "VERSION", "FLAVOR", "ARCH", "TEST", "MACHINE")
 _CLUSTER_KINDS = ("Parallel", "Directly chained")
 VERDICTS = {

@@ -214,9 +214,9 @@ def group_filter(group: t.Any) -> t.Tuple[str, t.Any]:
 
 
 def resolve_group(client: Client, group: t.Any = None, groupid: t.Optional[int] = None,
-                  name: t.Optional[str] = None) -> t.Tuple[t.Dict[str, t.Any], t.List[int]]:
-    """The ``GET jobs`` filter for the group a user named and the ids of the groups it names (both empty
-    when none is named), after checking that it exists.
+                  name: t.Optional[str] = None) -> t.Tuple[t.Dict[str, t.Any], t.List[dict]]:
+    """The ``GET jobs`` filter for the group a user named and the groups it names (``id``, ``name``; both
+    empty when none is named), after checking that it exists.
 
     openQA filters jobs by an unknown group name or id to no job at all, and POST isos schedules every
     group's templates for one, so an unknown group would read as "no build" or change the wrong thing:
@@ -234,17 +234,17 @@ def resolve_group(client: Client, group: t.Any = None, groupid: t.Optional[int] 
     else:
         key, value = ("groupid", groupid) if groupid is not None else group_filter(group)
     if key == "groupid" and value == 0:
-        return {"groupid": 0}, [0]
+        return {"groupid": 0}, [{"id": 0, "name": None}]
     groups = [g for g in client.get("job_groups") if isinstance(g, dict)]
     field = "id" if key == "groupid" else "name"
-    ids = [int(g["id"]) for g in groups if str(g.get(field)) == str(value)]
-    if not ids and key == "groupid":
+    named = [g for g in groups if str(g.get(field)) == str(value)]
+    if not named and key == "groupid":
         raise NotFoundError("unknown group: there is no job group %d on %s (openqa-ctl group search lists them)"
                             % (value, client.base_url))
-    if not ids:
+    if not named:
         raise NotFoundError("unknown group: there is no job group named %r on %s%s"
                             % (value, client.base_url, _near_groups(str(value), groups)))
-    return {key: value}, ids
+    return {key: value}, named
 
 
 def _near_groups(wanted: str, groups: t.Sequence[t.Mapping[str, t.Any]]) -> str:

@@ -41,6 +41,7 @@ from ansible_collections.openqa.client.plugins.module_utils._job_reads import (
     resolve_group,
     search_pages,
 )
+from ansible_collections.openqa.client.plugins.module_utils._preflight import verify_write_access
 from ansible_collections.openqa.client.plugins.module_utils._restart import restart_jobs
 from ansible_collections.openqa.client.plugins.module_utils._spec import Action, Entry, Option
 from ansible_collections.openqa.client.plugins.module_utils._waiting import then_wait, wait_for_jobs
@@ -95,7 +96,9 @@ def stop(client: Client, params: dict) -> Result:
         return Result(returns=[], message="nothing to cancel: no pending job %s"
                       % ("among " + id_list(params["id"]) if params["id"] else "matches"))
     if client.check_mode:
-        return Result(returns=to_cancel, changed=True, message="would cancel %s" % id_list(to_cancel))
+        unverified = verify_write_access(client, "cancelling %s" % id_list(to_cancel))
+        return Result(returns=to_cancel, changed=True, warnings=unverified,
+                      message="would cancel %s" % id_list(to_cancel))
     if conditions and not params["reason"] and "group" not in conditions:
         return _cancel_by_conditions(client, conditions, to_cancel)
     cancelled: t.List[int] = []

@@ -189,50 +189,79 @@ class _JobText:
 
 
 def label(client: Client, params: dict) -> Result:
-    """Label each failed job by the first rule matching its reason and log; returns one entry per job."""
+    """Label each failed job by the first rule matching its reason and log; returns one entry per job.
+
+    Every job is matched first (nothing is posted before all logs are read); then each label is posted in one
+    ``test comment`` for all its jobs (one bulk request where openQA has it), the retries are one restart.
+    """
     rules = load_rules(params["rules"], bool(params["allow_force_result"]))
     limit = parse_size(params["log_size_limit"] or DEFAULT_ASSET_LIMIT, "log_size_limit")
     job_ids = list(dict.fromkeys(params["id"]))
     jobs = get_jobs(client, job_ids)
     warnings: t.List[str] = []
-    entries: t.List[dict] = []
-    changed = False
+    entries: t.Dict[int, dict] = {}
+    matched: t.Dict[int, Rule] = {}
     for job_id in job_ids:
         job = jobs[job_id]
-        entry = {"id": job_id, "status": job_status(job), "outcome": "unknown", "rule": None, "label": None,
-                 "commented": False, "restarted": None}
-        entries.append(entry)
+        entry = entries[job_id] = {"id": job_id, "status": job_status(job), "outcome": "unknown", "rule": None,
+                                   "label": None, "commented": False, "restarted": None}
         if job.get("state") != "done" or job.get("result") in OK_RESULTS:
             # as auto-review: only jobs that ran to a result that is not ok have a failure to label
             entry["outcome"] = "not failed" if job.get("result") in OK_RESULTS else "not run"
             continue
-        try:
-            rule = first_match(rules, first_failed_module(job), _JobText(client, job, limit, warnings))
-            if rule is None:
-                continue
+        rule = first_match(rules, first_failed_module(job), _JobText(client, job, limit, warnings))
+        if rule is not None:
+            matched[job_id] = rule
             entry.update(outcome="labelled", rule=rule.number, label=rule.text)
-            commented = comment(client, {"id": [job_id], "text": rule.text, "remove": False})
-            entry["commented"] = commented.changed
-            changed = changed or commented.changed
-            if rule.retry:
-                restarted = restart_jobs(client, [job_id], max_attempts=RETRY_ATTEMPTS)
-                entry["restarted"] = restarted.returns["clones"].get(str(job_id))
-                changed = changed or restarted.changed
-                warnings += restarted.warnings
-                if entry["restarted"] is None and not client.check_mode:
-                    warnings.append("job %d: %s" % (job_id, restarted.message))
-            if rule.force_result and not client.check_mode:
-                entry["status"] = job_status(get_jobs(client, [job_id])[job_id])
-                if entry["status"] != rule.force_result:
-                    warnings.append("job %d: openQA did not apply label:force_result:%s (it is %s: check the "
-                                    "server's force_result_regex)" % (job_id, rule.force_result, entry["status"]))
-        except OpenQAError as error:
-            done = Result(returns=entries, changed=changed, warnings=warnings, message=_summary(entries))
-            return failed_after(done, "labelling job %d" % job_id, error)
-    return Result(returns=entries, changed=changed, warnings=warnings, message=_summary(entries))
+    changed = False
+    step = "labelling"
+    try:
+        for text in dict.fromkeys(rule.text for rule in matched.values()):
+            posted = comment(client, {"id": [i for i, rule in matched.items() if rule.text == text], "text": text,
+                                      "remove": False})
+            for job_id in posted.returns:
+                entries[job_id]["commented"] = True
+            changed = changed or posted.changed
+        step = "retrying"
+        changed = _retry(client, [i for i, rule in matched.items() if rule.retry], entries, warnings) or changed
+        step = "reading the forced results of"
+        forced = {i: rule.force_result for i, rule in matched.items() if rule.force_result}
+        if forced and not client.check_mode:
+            _check_forced(client, forced, entries, warnings)
+    except OpenQAError as error:
+        done = Result(returns=list(entries.values()), changed=changed, warnings=warnings,
+                      message=_summary(entries.values()))
+        return failed_after(done, "%s jobs %s" % (step, id_list(matched)), error)
+    return Result(returns=list(entries.values()), changed=changed, warnings=warnings,
+                  message=_summary(entries.values()))
 
 
-def _summary(entries: t.Sequence[dict]) -> str:
+def _retry(client: Client, job_ids: t.List[int], entries: t.Dict[int, dict], warnings: t.List[str]) -> bool:
+    """Restart the jobs of retry rules once, in one request; a job that ran twice already is left alone."""
+    if not job_ids:
+        return False
+    restarted = restart_jobs(client, job_ids, max_attempts=RETRY_ATTEMPTS)
+    for job_id in job_ids:
+        entries[job_id]["restarted"] = restarted.returns["clones"].get(str(job_id))
+    warnings += restarted.warnings
+    left = [i for i in job_ids if entries[i]["restarted"] is None]
+    if left and not client.check_mode:
+        warnings.append("jobs %s: %s" % (id_list(left), restarted.message))
+    return restarted.changed
+
+
+def _check_forced(client: Client, forced: t.Dict[int, str], entries: t.Dict[int, dict],
+                  warnings: t.List[str]) -> None:
+    """The results after label:force_result, read back in one listing: the answer says what openQA made of it."""
+    jobs = get_jobs(client, list(forced))
+    for job_id, result in forced.items():
+        entries[job_id]["status"] = job_status(jobs[job_id])
+        if entries[job_id]["status"] != result:
+            warnings.append("job %d: openQA did not apply label:force_result:%s (it is %s: check the server's "
+                            "force_result_regex)" % (job_id, result, entries[job_id]["status"]))
+
+
+def _summary(entries: t.Iterable[dict]) -> str:
     by_outcome: t.Dict[str, t.List[int]] = {}
     for entry in entries:
         by_outcome.setdefault(entry["outcome"], []).append(entry["id"])

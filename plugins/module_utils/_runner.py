@@ -13,7 +13,7 @@ import os
 import re
 import typing as t
 
-from ansible_collections.openqa.client.plugins.module_utils.config import DEFAULT_MAX_ANSWER_MB
+from ansible_collections.openqa.client.plugins.module_utils.config import DEFAULT_MAX_ANSWER_MB, display_url
 from ansible_collections.openqa.client.plugins.module_utils.envelope import (
     InvalidInputError,
     OpenQAError,
@@ -67,8 +67,9 @@ def resolve_destination(params: t.Mapping[str, t.Any], from_json_data: t.Abstrac
                         environ: t.Optional[t.Mapping[str, str]] = None) -> t.Optional[Connection]:
     """The connection for ``to`` (clone --to) with its own credentials.
 
-    to_api_key/to_api_secret, else the destination's client.conf section, else the environment:
-    OPENQA_API_KEY/SECRET usually belong to the source, so they come last, and api_key never crosses over.
+    to_api_key/to_api_secret, else what config.resolve_connection finds for that server: the environment's
+    credentials only when ``to`` is the server OPENQA_HOST names (--to is a second instance), else its
+    client.conf section. api_key never crosses over.
     """
     key, secret = params.get("to_api_key"), params.get("to_api_secret")
     if not params.get("to"):
@@ -80,15 +81,11 @@ def resolve_destination(params: t.Mapping[str, t.Any], from_json_data: t.Abstrac
                                 % ("to_api_secret" if key else "to_api_key"))
     from ansible_collections.openqa.client.plugins.module_utils.config import resolve_connection
 
-    environ = os.environ if environ is None else environ
     json_data = {"api_key"} if {"to_api_key", "to_api_secret"} & set(from_json_data) else set()
-    without_env = {k: v for k, v in environ.items() if k not in ("OPENQA_API_KEY", "OPENQA_API_SECRET")}
     connection = resolve_connection({"host": params["to"], "api_key": key, "api_secret": secret},
-                                    frozenset(json_data), without_env)
+                                    frozenset(json_data), environ)
     if key:
         return connection._replace(credential_source="%s (to_api_key/to_api_secret)" % connection.credential_source)
-    if connection.api_key is None:
-        connection = resolve_connection({"host": params["to"]}, frozenset(), environ)
     return connection
 
 
@@ -101,11 +98,13 @@ def execute(
     on_retry: t.Optional[t.Callable[[str], None]] = None,
     on_progress: t.Optional[t.Callable[[str], None]] = None,
     callbacks: t.Optional[t.Mapping[str, t.Callable]] = None,
+    sole_server: bool = False,
 ) -> Result:
     """Validate, connect and run; every expected failure becomes a Result with its status.
 
     ``callbacks`` go into the params of a verb that streams (events: ``sink`` gets each event, ``warn`` each
-    warning), so the verb itself never prints."""
+    warning), so the verb itself never prints. ``sole_server``: the caller is a single-server command
+    (openqa-ctl), see config.resolve_connection."""
     connection = destination = None
     try:
         action = entry.action(raw.get("action"))
@@ -114,7 +113,7 @@ def execute(
         # imported only for valid input: openqa-ctl's help, completion and input errors answer without them
         from ansible_collections.openqa.client.plugins.module_utils.config import resolve_connection
 
-        connection = resolve_connection(options, from_json_data, environ)
+        connection = resolve_connection(options, from_json_data, environ, sole_server=sole_server)
         destination = resolve_destination(params, from_json_data, environ)
         if destination:
             params["to"] = destination  # the verb gets the resolved connection, credentials included
@@ -128,7 +127,7 @@ def execute(
             read_timeout=options["request_timeout"], retries=options["retries"],
             deadline=options["deadline"], max_answer_mb=options["max_answer_mb"],
             verify=options["ca_path"] or options["validate_certs"],
-            check_mode=check_mode, on_retry=on_retry, on_progress=on_progress)
+            check_mode=check_mode, on_retry=on_retry, on_progress=on_progress, unsigned_refusal=connection.withheld)
         try:
             result = action.run(client, params)
         except (KeyError, TypeError, AttributeError, ValueError, IndexError, RecursionError) as error:
@@ -144,7 +143,8 @@ def execute(
         result.credential_source = connection.credential_source
     if connection and destination:
         result.warnings[:0] = destination.warnings()
-        result.credential_source += "; destination %s: %s" % (destination.url, destination.credential_source)
+        result.credential_source += "; destination %s: %s" % (display_url(destination.url),
+                                                               destination.credential_source)
     return result
 
 

@@ -58,8 +58,10 @@ options:
         is found in the job's reason followed by its C(autoinst-log.txt) (and whose C(module), if any, matches its
         first failed module), as auto-review
         (C(openqa-label-known-issues)) does. The log is fetched as V(download) fetches files (streamed, the
-        client's deadline) and only read when it is at most O(log_size_limit). The rule's C(label) is added as
-        V(comment) adds it (C(changed=false) when the job has it); C(retry) restarts the job once (a job already
+        client's deadline; also in check mode, into a scratch directory removed afterwards) and only read when it
+        is at most O(log_size_limit). Every job is matched before anything is posted. The rule's C(label) is added
+        as V(comment) adds it, in one request for all its jobs where openQA has bulk comments (C(changed=false)
+        when the job has it); C(retry) restarts the jobs once, in one request (a job already
         restarted, or whose scenario ran twice, is left alone); C(force_result) prefixes the comment with openQA's
         C(label:force_result:RESULT:) and is refused (status 9, nothing done) unless O(allow_force_result).
         A failed job no rule matches is reported V(unknown); passed and softfailed jobs V(not failed), pending and
@@ -146,8 +148,9 @@ options:
   to:
     description:
       - With V(clone), the destination openQA host; the job is read from O(host). Its credentials are
-        O(to_api_key)/O(to_api_secret), else its section in C(client.conf), else E(OPENQA_API_KEY)/E(OPENQA_API_SECRET);
-        O(api_key) is only ever used for O(host). Without any, the clone fails with status 5 before any request.
+        O(to_api_key)/O(to_api_secret), else E(OPENQA_API_KEY)/E(OPENQA_API_SECRET) only when E(OPENQA_HOST) names
+        the destination, else its section in C(client.conf); O(api_key) is only ever used for O(host). Without any,
+        the clone fails with status 5 before any request to it.
       - RV(credential_source) then names the source of both ends.
     type: str
   to_api_key:

@@ -476,8 +476,8 @@ def test_new_check_mode_counts_the_templates_it_would_schedule(server, ctl):
     run = ctl("build", "new", "--group", server.fixture["group_name"], *var_flags(iso_vars(build, "aarch64")),
               "--vars", "TEST=raid0,raid1", "--check", *server.cli_creds())
     assert (run.status, run.envelope["invocation"]["changed"]) == (0, True)
-    assert run.message == "would schedule opensuse-Tumbleweed-DVD-aarch64 build %s (POST isos): 2 job templates " \
-        "match" % build
+    assert run.message == "would schedule opensuse-Tumbleweed-DVD-aarch64 build %s (POST isos): 2 jobs, one per " \
+        "matching job template" % build
 
 
 class _LosesAnswerOfPostIsos(requests.Session):
@@ -570,13 +570,15 @@ def test_wait_in_check_mode_returns_at_once_in_cli_and_module(server, ctl, modul
     # a real wait would block for an hour (the subprocess gives up after 5 minutes)
     cli = ctl("build", "wait", "--id", build, "--timeout", "1h", "--check")
     mod = module("build", {"action": "wait", "id": build, "timeout": "1h"}, check=True)
+    # raid1 failed and nothing restarts it: the verdict is known although raid0 is pending
     assert (cli.rc, statuses(cli.returns), cli.message) == (
-        0, words, "check mode: not waiting for 1 pending jobs (%d); a real run waits until they are final"
-        % ids["x86_64/raid0"])
-    assert (mod.status, mod.returns, mod.result["msg"]) == (0, cli.returns, cli.message)
-    # the build a check-mode 'build new' would have scheduled does not exist: nothing to wait for
+        7, words, "check mode: would fail: finished, not ok: %d failed; 1 jobs are pending (%d)"
+        % (ids["x86_64/raid1"], ids["x86_64/raid0"]))
+    assert (mod.status, mod.returns, mod.result["msg"]) == (7, cli.returns, cli.message)
+    # the build a check-mode 'build new' would have scheduled does not exist: no verdict yet
     missing = ctl("build", "wait", "--id", unique(), "--check")
-    assert (missing.rc, missing.returns) == (0, []) and missing.message.startswith("check mode: not waiting: no job")
+    assert (missing.rc, missing.returns) == (10, [])
+    assert missing.message.startswith("check mode: cannot know yet: no job")
     assert ctl("build", "wait", "--id", unique()).status == 2
 
 
@@ -587,8 +589,8 @@ def test_wait_max_attempts_restarts_each_failure_once_and_waits_for_it(server, c
     failed, passed = str(ids["x86_64/raid0"]), str(ids["x86_64/raid1"])
     args = ("build", "wait", "--id", build, "--max-attempts", "2", "--timeout", "0", *server.cli_creds())
     check = ctl(*args, "--check")
-    assert (check.rc, statuses(check.returns)) == (0, {int(failed): "failed", int(passed): "passed"})
-    assert check.message == "check mode: would restart %s (max_attempts 2) and wait for them" % failed
+    assert (check.rc, statuses(check.returns)) == (10, {int(failed): "failed", int(passed): "passed"})
+    assert check.message == "check mode: cannot know yet: would restart %s (max_attempts 2) and wait for them" % failed
     assert api_get(api, "jobs/%s" % failed)["job"]["clone_id"] is None
     first = ctl(*args)
     clone = api_get(api, "jobs/%s" % failed)["job"]["clone_id"]

@@ -48,12 +48,12 @@ def test_job_events_and_build_done_from_openqa(server, api, make_job, amqp, back
     stream = background(_events(server, amqp, "--build", build, "--count", "5"), env=clean_env())
     assert "amqp://***@127.0.0.1:5672/" in stream.ready()
     first, second = make_job(BUILD=build, TEST="boot"), make_job(BUILD=build, TEST="gnome")
-    created = [stream.event("job.create")["openqa"] for _ in range(2)]
+    created = [stream.event("job.create")["openqa"] for _number in range(2)]
     assert sorted(event["id"] for event in created) == [first, second]
     assert created[0]["DISTRI"] == "opensuse" and created[0]["remaining"] >= 1
     api_post(api, "jobs/%d/set_done" % first, result="passed")
     api_post(api, "jobs/%d/set_done" % second, result="failed")
-    done = [stream.event("job.done")["openqa"] for _ in range(2)]
+    done = [stream.event("job.done")["openqa"] for _number in range(2)]
     assert [(e["id"], e["result"], e["VERSION"], e["group"]) for e in done] == [
         (first, "passed", "Tumbleweed", None), (second, "failed", "Tumbleweed", None)]
     assert done[1]["remaining"] == 0
@@ -126,3 +126,19 @@ def test_sigterm_closes_the_connection_and_exits_0(server, amqp, background):
     stream.ready()
     assert stream.terminate() == 0
     assert "Traceback" not in stream.stderr()
+
+
+def test_a_job_openqa_ends_without_an_event_is_found_by_the_poll(server, api, make_job, amqp,
+                                                                 background):
+    """openQA sends no job.done when a job goes incomplete because its worker vanished or it went stale; the
+    reconciliation poll beside the AMQP consumer announces the build anyway."""
+    build = _build()
+    job_id = make_job(BUILD=build)
+    stream = background(_events(server, amqp, "--build", build, "--count", "1", "--poll-interval", "1"),
+                        env=clean_env())
+    stream.ready()
+    # what openQA's stale-job detection does, with no event (tests/openqa-server sql: the API cannot)
+    server.sql("UPDATE jobs SET state = 'done', result = 'incomplete', t_finished = now() WHERE id = %d" % job_id)
+    event = stream.event()["openqa"]
+    assert (event["type"], event["ok"], event["results"]) == ("build.done", False, {"incomplete": 1})
+    assert stream.wait() == 0

@@ -48,8 +48,7 @@ def test_poll_emits_each_job_done_then_the_build(server, api, make_job, backgrou
     assert stream.wait() == 0
 
 
-def test_the_same_build_done_has_the_same_uuid_and_a_restart_makes_a_new_one(server, api, make_job,
-                                                                              background):
+def test_the_same_build_done_has_the_same_uuid_and_a_restart_makes_a_new_one(server, api, make_job, background):
     """A build restarted after its build.done gets a new build.done when it finishes again."""
     build = _build()
     job_id = make_job(result="failed", BUILD=build)

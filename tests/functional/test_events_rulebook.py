@@ -111,3 +111,4 @@ def test_label_failures_from_an_ansible_galaxy_install(server, api, make_job, tm
         "bsc#1111: known failure of first_boot (label_known)"]
     rulebook.terminate()
     assert "Traceback" not in "".join(rulebook.lines)
+

@@ -7,9 +7,10 @@ import subprocess
 import sys
 import threading
 import typing as t
+import uuid
 
 import pytest
-from conftest import _ansible_env
+from conftest import _ansible_env, api_get
 
 from ansible_collections.openqa.client.plugins.module_utils.client import OpenQAClient
 from ansible_collections.openqa.client.plugins.module_utils.envelope import UnreachableError
@@ -71,9 +72,28 @@ def test_credentials_source_is_reported_without_secret(server, module):
 
 
 def test_environment_credentials(server, module):
-    env = {"OPENQA_API_KEY": server.keys["admin"]["key"], "OPENQA_API_SECRET": server.keys["admin"]["secret"]}
+    env = {"OPENQA_API_KEY": server.keys["admin"]["key"], "OPENQA_API_SECRET": server.keys["admin"]["secret"],
+           "OPENQA_HOST": server.url}
     mod = module("test", {"action": "status", "id": server.fixture["passed_job"]}, env=env)
     assert mod.result["credential_source"].startswith("environment")
+
+
+def test_the_single_server_environment_credentials_still_change_things(server, ctl, module, api, make_job,
+                                                                        tmp_path):
+    """The README's setup: OPENQA_HOST with the key for a task, the key alone for one openqa-ctl command."""
+    (tmp_path / "client.conf").write_text("")  # the machine's client.conf would answer otherwise
+    env = {"OPENQA_API_KEY": server.keys["operator"]["key"], "OPENQA_API_SECRET": server.keys["operator"]["secret"],
+           "OPENQA_CONFIG": str(tmp_path)}
+    source = make_job(result="failed")
+    build = "env-" + uuid.uuid4().hex[:8]
+    by_ctl = ctl("test", "clone", "--id", str(source), "--vars", "BUILD=" + build, env=dict(env, OPENQA_HOST=""))
+    assert (by_ctl.status, by_ctl.envelope["invocation"]["changed"]) == (0, True), by_ctl.envelope
+    by_task = module("test", {"action": "clone", "id": [source], "vars": ["BUILD=%s-task" % build]}, host=False,
+                     env=dict(env, OPENQA_HOST=server.url))
+    assert (by_task.status, by_task.result["changed"]) == (0, True), by_task.result
+    assert by_task.result["credential_source"] == "environment (OPENQA_API_KEY/OPENQA_API_SECRET)"
+    for name, made in ((build, by_ctl.returns["id"]), (build + "-task", by_task.returns["id"])):
+        assert [job["id"] for job in api_get(api, "jobs", build=name)["jobs"]] == [made]
 
 
 def test_secret_never_appears_with_vvvv(server, module):

@@ -455,7 +455,8 @@ def test_the_module_masks_url_userinfo(module_direct):
 def test_clone_to_plain_http_warns_like_host(to, warned, monkeypatch):
     monkeypatch.setenv("OPENQA_API_KEY", CREDS["api_key"])
     monkeypatch.setenv("OPENQA_API_SECRET", CREDS["api_secret"])
-    destination = resolve_destination({"to": to}, environ=dict(os.environ))
+    # the environment's credentials go to --to only when OPENQA_HOST names it
+    destination = resolve_destination({"to": to}, environ=dict(os.environ, OPENQA_HOST=to))
     warnings = destination.warnings() if destination else []
     assert bool(warnings) == warned and all("plain http" in warning for warning in warnings)
 

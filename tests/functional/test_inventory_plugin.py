@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 import yaml
 from conftest import _ansible_env, api_post
+from faultproxy_fixture import KeyRecorder
 
 from ansible_collections.openqa.client.plugins.module_utils import _inventory
 from ansible_collections.openqa.client.plugins.module_utils.client import OpenQAClient
@@ -158,7 +159,7 @@ def test_secrets_never_in_the_output_nor_the_cache(server, inventory, tmp_path):
     from_options = inventory("--list", **server.creds(), cache=True, cache_plugin="ansible.builtin.jsonfile",
                              cache_connection=str(cache))
     from_env = inventory("--list", "-vvv", env={"OPENQA_API_KEY": server.keys["admin"]["key"],
-                                                "OPENQA_API_SECRET": secret})
+                                                "OPENQA_API_SECRET": secret, "OPENQA_HOST": server.url})
     (tmp_path / "client.conf").write_text("[%s]\nkey = %s\nsecret = %s\n"
                                           % (server.url, server.keys["admin"]["key"], secret))
     from_conf = inventory("--graph", "-vvv")
@@ -167,6 +168,20 @@ def test_secrets_never_in_the_output_nor_the_cache(server, inventory, tmp_path):
         assert secret not in proc.stdout + proc.stderr
     assert "fixture-worker" in from_conf.stdout
     assert all(secret not in path.read_text() for path in cache.iterdir())
+
+
+def test_an_inventory_source_gets_the_environments_credentials_only_for_openqa_hosts_server(server, inventory,
+                                                                                         tmp_path):
+    """Issue 24 (High): the credentials belong to one instance, an inventory source names its own."""
+    (tmp_path / "client.conf").write_text("")  # the machine's client.conf has a [127.0.0.1] section
+    env = {"OPENQA_API_KEY": server.keys["admin"]["key"], "OPENQA_API_SECRET": server.keys["admin"]["secret"]}
+    with KeyRecorder(server.url) as other:
+        for named in ("", server.url):
+            listing(inventory("--list", host=other.url, env=dict(env, OPENQA_HOST=named)))
+        assert other.keys and set(other.keys) == {None}
+        other.keys.clear()
+        listing(inventory("--list", host=other.url, env=dict(env, OPENQA_HOST=other.url)))
+        assert other.keys and set(other.keys) == {server.keys["admin"]["key"]}
 
 
 def test_bad_credentials_and_unreachable_server_fail_with_the_envelope_message(server, inventory):

@@ -9,6 +9,7 @@ import typing as t
 import uuid
 
 from conftest import ROOT, _ansible_env, api_get
+from faultproxy_fixture import KeyRecorder
 
 MARK = "LOOKUP-RESULT:"
 
@@ -91,13 +92,38 @@ def test_errors_carry_the_envelope_message(server):
 def test_credentials_from_the_environment_and_never_in_the_output(server, make_job):
     secret = server.keys["admin"]["secret"]
     half = lookup(server, "lookup('openqa.client.openqa', 'test', 'status', id=[1], host=url)",
-                  env={"OPENQA_API_KEY": server.keys["admin"]["key"]}, verbosity=3)
+                  env={"OPENQA_API_KEY": server.keys["admin"]["key"], "OPENQA_HOST": server.url}, verbosity=3)
     assert "api_secret is missing: environment" in half.stdout + half.stderr
     full = lookup(server, "lookup('openqa.client.openqa', 'test', 'status', id=[%d], host=url)"
                   % server.fixture["passed_job"], env={"OPENQA_API_KEY": server.keys["admin"]["key"],
-                                                       "OPENQA_API_SECRET": secret}, verbosity=3)
+                                                       "OPENQA_API_SECRET": secret, "OPENQA_HOST": server.url},
+                  verbosity=3)
     assert value(full) == "passed"
     assert secret not in full.stdout + full.stderr + half.stdout + half.stderr
+
+
+def test_a_lookup_with_its_own_host_never_gets_the_environments_credentials(server, tmp_path):
+    """Issue 24 (High): a lookup with host= signed its reads with the key OPENQA_HOST's server was given."""
+    (tmp_path / "client.conf").write_text("")  # the machine's client.conf has a [127.0.0.1] section
+    env = {"OPENQA_API_KEY": server.keys["admin"]["key"], "OPENQA_API_SECRET": server.keys["admin"]["secret"],
+           "OPENQA_CONFIG": str(tmp_path)}
+    expression = "lookup('openqa.client.openqa', 'test', 'status', id=[%d]%s)"
+    with KeyRecorder(server.url) as other:
+        own_host = lookup(server, expression % (server.fixture["passed_job"], ", host='%s'" % other.url),
+                          env=dict(env, OPENQA_HOST=server.url))
+        assert value(own_host) == "passed" and other.keys and set(other.keys) == {None}
+        assert "OPENQA_API_KEY/OPENQA_API_SECRET were not sent to %s" % other.url in own_host.stderr
+        # without OPENQA_HOST a host given to the lookup is one instance among others as well
+        other.keys.clear()
+        assert value(lookup(server, expression % (server.fixture["passed_job"], ", host='%s'" % other.url),
+                            env=dict(env, OPENQA_HOST=""))) == "passed"
+        assert other.keys and set(other.keys) == {None}
+        # the server OPENQA_HOST names gets them, with or without host=
+        other.keys.clear()
+        for host in ("", ", host='%s'" % other.url):
+            assert value(lookup(server, expression % (server.fixture["passed_job"], host),
+                                env=dict(env, OPENQA_HOST=other.url))) == "passed"
+        assert other.keys and set(other.keys) == {server.keys["admin"]["key"]}
 
 
 def test_lookup_playbook(server):

@@ -200,12 +200,17 @@ def test_gate_in_check_mode_posts_nothing_and_does_not_wait(api, playbook, new_b
     build = "pb-check-" + uuid.uuid4().hex[:10]
     run = playbook("schedule_and_gate", check=True, BUILD=build, TIMEOUT="1h", INTERVAL=1)
     assert run.rc == 0, run.stdout
-    assert "would schedule" in run.stdout and "check mode: not waiting: no job" in run.stdout
+    assert "would schedule" in run.stdout and "check mode: cannot know yet: no job" in run.stdout
+    assert "preflight: gate cannot know yet" in run.stdout and "gate PASSED" not in run.stdout
     assert api_get(api, "jobs", build=build)["jobs"] == []
     pending = new_build({"textmode": "passed", "raid0": "failed"})  # gnome and raid1 stay scheduled
     run = playbook("schedule_and_gate", check=True, BUILD=pending, TIMEOUT="1h", INTERVAL=1)
-    assert "check mode: not waiting for 2 pending jobs" in run.stdout, run.stdout
-    assert "gate FAILED" in run.stdout and run.rc != 0  # raid0 failed and the rest is pending
+    # raid0 would be restarted and the rest is pending: no verdict yet, neither PASSED nor FAILED
+    assert "check mode: cannot know yet: 2 jobs are pending" in run.stdout, run.stdout
+    assert "preflight: gate cannot know yet" in run.stdout and run.rc == 0
+    assert "gate FAILED" not in run.stdout and "gate PASSED" not in run.stdout
+    run = playbook("schedule_and_gate", check=True, BUILD=pending, RESTART_FAILURES=False)
+    assert "preflight: gate would FAIL" in run.stdout and run.rc != 0  # nothing restarts raid0
 
 
 def test_gate_needs_a_build(playbook):

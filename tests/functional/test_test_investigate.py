@@ -205,3 +205,29 @@ def test_conclude_of_a_retry_only_investigation(server, api, scenarios):  # noqa
 def test_bad_exclude_group_is_status_4(server, ctl):
     run = ctl("test", "investigate", "--id", "1", "--exclude-group", "(", *server.cli_creds())
     assert run.rc == 4 and "exclude_group" in run.message
+
+
+def test_without_a_result_directory_the_last_good_job_comes_from_the_api(server, api, scenarios):  # noqa: F811
+    """openQA's investigation data needs the job's result directory; jobs finished without uploads have none."""
+    scenario = scenarios.scenario()
+    good = api_post(api, "jobs", **dict(scenario, BUILD="b1"))["id"]
+    api_post(api, "jobs/%d/set_done" % good, result="softfailed")
+    failed = api_post(api, "jobs", **dict(scenario, BUILD="b2"))["id"]
+    api_post(api, "jobs/%d/set_done" % failed, result="failed")
+    result, _ = run_test_verb(server, "investigate", id=[failed])
+    entry = result.returns[0]
+    assert (entry["last_good"], entry["last_good_source"]) == (good, "jobs API"), entry
+    assert list(entry["jobs"]) == ["retry", "last_good_build"]
+    assert "no TEST_GIT_HASH" in entry["not_cloned"]["last_good_tests"]
+
+
+def test_master_keeps_the_last_good_job_within_the_history_isolation(server, server_version, scenarios):  # noqa: F811
+    """master's investigation data looks for the last good job only among jobs with the same SUBMISSION_ID (its
+    default history isolation key); 4.6 knows no isolation (docs/compatibility.md)."""
+    scenario = scenarios.scenario()
+    good = scenarios.job(scenario, "passed", "b1", SUBMISSION_ID="pr-1")
+    failed = scenarios.job(scenario, "failed", "b2", SUBMISSION_ID="pr-2")
+    result, _ = run_test_verb(server, "investigate", id=[failed])
+    entry = result.returns[0]
+    assert entry["last_good_source"] == "investigation_ajax"
+    assert entry["last_good"] == (None if server_version == "master" else good), entry

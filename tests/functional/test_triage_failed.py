@@ -76,3 +76,20 @@ def test_check_mode_predicts_and_posts_nothing(server, api, playbook, failing_bu
 def test_needs_a_build_and_rules(playbook):  # noqa: F811
     run = playbook("triage_failed", BUILD="x", RULES={"pattern": "a"})
     assert run.rc == 2 and "give the build and the rules" in run.stdout
+
+
+def test_conclude_shows_and_posts_the_verdict_once_the_investigation_is_done(server, api, playbook,  # noqa: F811
+                                                                            failing_build, scenarios):  # noqa: F811
+    build, jobs = failing_build
+    playbook("triage_failed", BUILD=build, GROUP=server.fixture["group_name"], RULES=RULES)
+    investigation = dict(re.findall(r":investigate:(\w+)\*: t#(\d+)", texts(api, jobs["unknown"])[0]))
+    for kind, result in (("retry", "failed"), ("last_good_tests", "failed"), ("last_good_build", "passed"),
+                         ("last_good_tests_and_build", "passed")):
+        scenarios.finish(int(investigation[kind]), result)
+    run = playbook("triage_failed", BUILD=build, GROUP=server.fixture["group_name"], RULES=RULES, CONCLUDE=True)
+    assert run.rc == 2 and run.changed == 1, run.stdout  # the verdict's comment
+    assert re.search(r'"%d +failed +unknown +retry t#\d+.*: product regression"' % jobs["unknown"], run.stdout)
+    assert texts(api, jobs["unknown"])[1].startswith("Investigation of job %d concluded: the jobs with the last "
+                                                     "good build passed" % jobs["unknown"])
+    again = playbook("triage_failed", BUILD=build, GROUP=server.fixture["group_name"], RULES=RULES, CONCLUDE=True)
+    assert again.changed == 0 and len(texts(api, jobs["unknown"])) == 2

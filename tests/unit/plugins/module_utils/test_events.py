@@ -147,7 +147,7 @@ def test_restart_before_settle_ends_means_no_build_done_yet(path: Path) -> None:
         if step["step"] == "done other passed":
             server.jobs = restarted
 
-    events, _ = asyncio.run(_replay(recording, _params(types=["build.done"]), retry_appears))
+    events = asyncio.run(_replay(recording, _params(types=["build.done"]), retry_appears))[0]
     assert sorted((b["group"].split("-")[1], b["ok"]) for b in _builds(events)) == [
         ("gate", False), ("gate", True), ("other", True)]
 
@@ -157,19 +157,19 @@ def test_duplicate_zero_from_two_web_ui_processes_emits_once() -> None:
     steps = recording["steps"]
     last = next(s for s in steps if s["step"] == "done other passed")
     twice = dict(recording, steps=steps[:steps.index(last) + 1] + [dict(last)])
-    events, _ = asyncio.run(_replay(twice, _params(types=["build.done"])))
+    events = asyncio.run(_replay(twice, _params(types=["build.done"])))[0]
     assert len(_builds(events)) == 2
 
 
 @pytest.mark.parametrize("path", RECORDINGS, ids=lambda p: p.stem)
 def test_filters_are_rechecked_client_side(path: Path) -> None:
     recording = _load(path)
-    events, _ = asyncio.run(_replay(recording, _params(arch="aarch64")))
+    events = asyncio.run(_replay(recording, _params(arch="aarch64")))[0]
     assert events == []
-    events, _ = asyncio.run(_replay(recording, _params(group="rec-other-x")))
+    events = asyncio.run(_replay(recording, _params(group="rec-other-x")))[0]
     assert events == []
     gate = next(s["jobs"][0]["group"] for s in recording["steps"] if s["jobs"])
-    events, _ = asyncio.run(_replay(recording, _params(group=gate, types=["build.done", "job.done"])))
+    events = asyncio.run(_replay(recording, _params(group=gate, types=["build.done", "job.done"])))[0]
     assert {e["openqa"]["group"] for e in events} == {gate}
     assert len(_builds(events)) == 3
 
@@ -222,3 +222,39 @@ def test_unknown_type_is_refused_by_the_declaration() -> None:
     with pytest.raises(InvalidInputError, match="is not one of"):
         ENTRY.prepare(ENTRY.actions[0], {"types": ["build.finished"]})
     assert "build.done" in EVENT_TYPES
+
+
+class _Queue:
+    def __init__(self) -> None:
+        self.events: t.List[dict] = []
+
+    async def put(self, event: dict) -> None:
+        self.events.append(event)
+
+
+@pytest.mark.parametrize("args,message", [
+    ({"host": "http://openqa.test", "amqp_ur": "amqp://x"}, "unknown argument amqp_ur: valid ones are "),
+    ({"host": "http://openqa.test", "settle": "soon"}, "settle 'soon' is not a duration"),
+    ({"host": "ftp://openqa.test"}, "is not an http(s) URL"),
+    ({"host": "http://openqa.test", "amqp_url": "amqp://guest:hidden@x/", "queue": ""}, "queue is empty"),
+])
+def test_source_refuses_bad_arguments_at_start_with_one_line(args: dict, message: str) -> None:
+    from ansible_collections.openqa.client.plugins.module_utils._event_stream import run_source
+
+    with pytest.raises(ValueError) as raised:
+        asyncio.run(run_source(_Queue(), args, warn=print, info=print))
+    text = str(raised.value)
+    assert text.startswith("openqa.client.openqa_events: ") and message in text and "\n" not in text
+    assert "hidden" not in text
+
+
+def test_warnings_mask_the_amqp_password() -> None:
+    warnings: t.List[str] = []
+
+    async def make() -> EventStream:
+        return EventStream(RecordedServer(), _params(), emit=_Queue().put,  # type: ignore[arg-type]
+                           warn=warnings.append)
+
+    stream = asyncio.run(make())
+    stream.warn("cannot connect to amqp://guest:secretpw@127.0.0.1:5672/ (secretpw refused)")
+    assert warnings == ["cannot connect to amqp://***@127.0.0.1:5672/ (*** refused)"]

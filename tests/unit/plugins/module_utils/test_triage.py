@@ -6,7 +6,7 @@ import re
 
 import pytest
 
-from ansible_collections.openqa.client.plugins.module_utils._investigate import _skip_reason, verdict
+from ansible_collections.openqa.client.plugins.module_utils._investigate import _LINE, _skip_reason, verdict
 from ansible_collections.openqa.client.plugins.module_utils._label import first_match, load_rules
 from ansible_collections.openqa.client.plugins.module_utils.envelope import InvalidInputError, RefusedError
 
@@ -93,3 +93,11 @@ def test_skip_reasons(changes, words) -> None:
 def test_exclude_group_matches_parent_slash_group() -> None:
     assert "matches exclude_group" in _skip_reason(BASE, OPTIONS, re.compile("^P / G$"))
     assert _skip_reason(BASE, OPTIONS, re.compile("Development.*/ ")) is None
+
+
+def test_investigation_comments_of_openqa_investigate_are_read_too() -> None:
+    upstream = ("Automatic investigation jobs for job 10:\n\n* *t:investigate:retry*: t#11\n"
+                "* *t:investigate:last_good_tests:abc123*: t#12\n* *t:investigate:last_good_build:20261120*: t#13\n"
+                "* *t:investigate:last_good_tests_and_build:abc123+20261120*: t#14\n\n💡[*Detailed explanation*](x)")
+    assert _LINE.findall(upstream) == [("retry", "11"), ("last_good_tests", "12"), ("last_good_build", "13"),
+                                       ("last_good_tests_and_build", "14")]
