@@ -249,9 +249,14 @@ class EventStream:
         self._ready("amqp")
         async with queue.iterator() as messages:
             async for message in messages:
-                # acknowledged only once handed on: a named queue delivers it again after a crash
-                async with message.process(requeue=True):
+                # acknowledged only once handed on: a named queue delivers it again after a crash or a stop
+                # (the broker takes back what is unacknowledged when the channel closes)
+                try:
                     await self._on_message(message.routing_key or "", message.body)
+                except _Enough:
+                    await message.ack()  # the last event asked for was handed on
+                    raise
+                await message.ack()
 
     def _on_reconnect(self, *_args: t.Any) -> None:
         self.warn("reconnected to %s; re-checking open builds over REST" % display_url(self.amqp_url or ""))
@@ -282,7 +287,10 @@ class EventStream:
             self.ledger.opened(group_id, build)
         if kind not in self.filters.types:
             return
-        event = dict(await self._details(group_id, build, payload.get("id")), **payload)
+        # a deleted job cannot be read: its build's details are known only if an earlier event brought them
+        details = self.details.get((group_id, build), {}) if kind == "job.delete" \
+            else await self._details(group_id, build, payload.get("id"))
+        event = dict(details, **payload)
         if self.filters.job_matches(event):
             identity = [int(payload["id"]), payload.get("result")] if kind == "job.done" else payload
             await self._emit(wrap(self.client.base_url, kind, event, identity))

@@ -141,6 +141,7 @@ def execute(
     if connection:
         result.warnings[:0] = connection.warnings()
         result.credential_source = connection.credential_source
+        result.server = display_url(connection.url)
     if connection and destination:
         result.warnings[:0] = destination.warnings()
         result.credential_source += "; destination %s: %s" % (display_url(destination.url),
@@ -156,15 +157,25 @@ def argument_spec(entry: Entry) -> dict:
     return spec
 
 
-def _warn_short_name_without_host(module: t.Any) -> None:
-    """A short name found through ANSIBLE_LIBRARY runs outside the openqa action group, so module_defaults
-    for group/openqa.client.openqa silently do not apply: no host at all is the likely sign of it."""
+def _short_name_warning(module: t.Any, credential_source: str) -> str:
+    """A short name found through ANSIBLE_LIBRARY runs as a plain library module, outside the openqa action
+    group, so module_defaults for group/openqa.client.openqa (a host, a restricted api_key) silently do not
+    apply. The module cannot tell it from a short name resolved by ``collections: [openqa.client]`` (Ansible
+    passes the name as written either way), so it says so whenever defaults would have mattered: no host at
+    all, or credentials taken from the environment or client.conf instead of options."""
     name = str(getattr(module, "_name", "") or "")
-    if name and "." not in name and not module.params.get("host") and not os.environ.get("OPENQA_HOST"):
-        module.warn("%s ran by its short name with no host and no OPENQA_HOST, so it talks to http://localhost: "
-                    "module_defaults for group/openqa.client.openqa do not apply to a short name found through "
-                    "ANSIBLE_LIBRARY; use openqa.client.%s (or collections: [openqa.client]) or set host"
-                    % (name, name))
+    if not name or "." in name:
+        return ""
+    signs = []
+    if not module.params.get("host") and not os.environ.get("OPENQA_HOST"):
+        signs.append("no host and no OPENQA_HOST, so it talks to http://localhost")
+    if credential_source.startswith(("environment", "client.conf")):
+        signs.append("credentials from %s, not from options" % credential_source)
+    if not signs:
+        return ""
+    return ("%s ran by its short name with %s: module_defaults for group/openqa.client.openqa do not apply to a "
+            "short name found through ANSIBLE_LIBRARY (an api_key or host set there is ignored); use "
+            "openqa.client.%s in plays, or give host and credentials in the task" % (name, " and ".join(signs), name))
 
 
 def run_module(module_class: t.Any, entry: Entry, supports_check_mode: bool,
@@ -174,7 +185,6 @@ def run_module(module_class: t.Any, entry: Entry, supports_check_mode: bool,
     ``missing_lib`` is Ansible's missing_required_lib (module_utils never imports ansible).
     """
     module = module_class(argument_spec=argument_spec(entry), supports_check_mode=supports_check_mode)
-    _warn_short_name_without_host(module)
     from ansible_collections.openqa.client.plugins.module_utils.config import url_secrets
 
     module.no_log_values.update(url_secrets(module.params.get("host") or ""))
@@ -191,7 +201,8 @@ def run_module(module_class: t.Any, entry: Entry, supports_check_mode: bool,
 
         module.fail_json(msg="internal error (%s: %s); please report it" % (type(error).__name__, error),
                          status=int(Status.SERVER_ERROR), changed=False, exception=traceback.format_exc())
-    for warning in result.warnings:
+    short_name = _short_name_warning(module, result.credential_source)
+    for warning in result.warnings + ([short_name] if short_name else []):
         module.warn(task_wording(entry, warning))
     output = {
         "changed": result.changed,
@@ -199,6 +210,7 @@ def run_module(module_class: t.Any, entry: Entry, supports_check_mode: bool,
         "status": int(result.status),
         "returns": result.returns,
         "credential_source": result.credential_source,
+        "server": result.server,
     }
     if result.status != Status.OK:
         module.fail_json(**output)

@@ -87,6 +87,9 @@ def test_a_named_durable_queue_replays_what_finished_while_the_consumer_was_down
         event = again.event("job.done")["openqa"]
         assert (event["id"], event["result"], event["remaining"]) == (job_id, "passed", 0)
         assert again.wait() == 0
+        listed = subprocess.run(["rabbitmqctl", "-q", "list_queues", "name", "messages"], check=True,
+                                capture_output=True, text=True, timeout=120).stdout.split()
+        assert listed[listed.index(queue) + 1] == "0"  # the event handed on was acknowledged
     finally:
         broker.ctl("delete_queue", queue)
 
