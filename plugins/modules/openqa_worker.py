@@ -30,6 +30,7 @@ options:
     description:
       - With V(search), only workers on this worker host (compared case-insensitively).
       - The proposal calls this filter C(--host); here O(host) is the openQA server, hence the name.
+      - A value with C(://) is a URL, not a worker machine's name, and is status 4.
     type: str
   instance:
     description:

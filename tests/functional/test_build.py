@@ -394,7 +394,7 @@ def test_new_twice_schedules_once_in_cli_and_module(server, ctl, module, api):
     assert product["build"] == build and sorted(product["results"]["successful_job_ids"]) == ids
 
 
-def test_new_force_schedules_again_and_cancelled_builds_count_as_unscheduled(server, ctl, api):
+def test_new_force_schedules_again_and_a_cancelled_build_stays_cancelled(server, ctl, api):
     build = unique()
     flags = ["--group", str(server.fixture["group_id"]), *var_flags(iso_vars(build, TEST="raid0")),
              *server.cli_creds()]
@@ -405,8 +405,12 @@ def test_new_force_schedules_again_and_cancelled_builds_count_as_unscheduled(ser
     assert set(forced.returns["ids"]).isdisjoint(first.returns["ids"]) and product_count(server, build) == 2
     for job_id in first.returns["ids"] + forced.returns["ids"]:
         api_post(api, "jobs/%d/cancel" % job_id)
+    # a person cancelled it: left alone unless force (issue 25)
     again = ctl("build", "new", *flags)
-    assert again.envelope["invocation"]["changed"] is True and product_count(server, build) == 3
+    assert again.envelope["invocation"]["changed"] is False and product_count(server, build) == 2
+    assert "cancelled by a person, which is left alone" in again.message
+    forced = ctl("build", "new", *flags, "--force")
+    assert forced.envelope["invocation"]["changed"] is True and product_count(server, build) == 3
 
 
 def _normalised(text: str, build: str) -> str:
