@@ -35,6 +35,7 @@ from ansible_collections.openqa.client.plugins.module_utils._job_reads import (
     id_list,
     is_final,
     job_status,
+    relative_ids,
     resolve_group,
     search_pages,
 )
@@ -62,8 +63,12 @@ STATUS_GROUPS = ("failure", "ok")
 # What identifies a scheduled build: the settings POST isos requires, and BUILD.
 PRODUCT_SETTINGS = ("DISTRI", "VERSION", "FLAVOR", "ARCH")
 BUILD_IDENTITY = PRODUCT_SETTINGS + ("BUILD",)
-# Jobs in these results no longer stand for a scheduled build: new may schedule it again.
-DROPPED_RESULTS = frozenset({"obsoleted", "user_cancelled"})
+# Jobs in these results no longer stand for a scheduled build: new may schedule it again. A job a person
+# cancelled (user_cancelled) still stands: their decision is left alone unless force.
+DROPPED_RESULTS = frozenset({"obsoleted"})
+CANCELLED_BY_A_PERSON = "user_cancelled"
+# What openQA makes of the rest of a cluster when one of its jobs is cancelled.
+CANCELLED_ALONG = frozenset({"skipped", "parallel_failed"})
 
 
 # ---------------------------------------------------------------- build identity
@@ -301,18 +306,41 @@ def _add_bug_references(client: Client, grouped: t.List[dict]) -> None:
             test["bug"] = references[-1]
 
 
-def _within_attempts(jobs: t.Iterable[dict], runs: t.Mapping[int, int],
-                     max_attempts: t.Optional[int]) -> t.Tuple[t.Dict[int, dict], t.List[int]]:
-    """The jobs to restart by id, and those left alone: "retry each failure once" for a pipeline that
-    reruns means a scenario that has run max_attempts times stays as it is."""
+def _restartable(jobs: t.Iterable[dict], runs: t.Mapping[int, int],
+                 params: t.Mapping[str, t.Any]) -> t.Tuple[t.Dict[int, dict], t.List[str]]:
+    """The jobs to restart by id, and notes naming those left alone: "retry each failure once" for a
+    pipeline that reruns means a scenario that has run max_attempts times stays as it is, and a job a
+    person cancelled stays cancelled unless force."""
     todo: t.Dict[int, dict] = {}
     used_up: t.List[int] = []
-    for job in sorted(jobs, key=lambda job: int(job["id"])):
+    jobs = sorted(jobs, key=lambda job: int(job["id"]))
+    cancelled = [] if params["force"] else _cancelled_by_a_person(jobs)
+    max_attempts = params["max_attempts"]
+    for job in jobs:
+        if int(job["id"]) in cancelled:
+            continue
         if max_attempts is not None and runs.get(int(job["id"]), 1) >= max_attempts:
             used_up.append(int(job["id"]))
         else:
             todo[int(job["id"])] = job
-    return todo, used_up
+    notes = ["not restarted, cancelled by a person (force restarts them): %s" % id_list(cancelled)] if cancelled else []
+    notes += [used_up_note(max_attempts, used_up)] if used_up else []
+    return todo, notes
+
+
+def _cancelled_by_a_person(jobs: t.Sequence[dict]) -> t.List[int]:
+    """The jobs a person cancelled, and those openQA cancelled with them (a chained child skipped, a
+    parallel sibling failed): restarting any of them would restart the cluster the person stopped."""
+    cancelled = {int(job["id"]) for job in jobs if job.get("result") == CANCELLED_BY_A_PERSON}
+    followers = [job for job in jobs if job.get("result") in CANCELLED_ALONG]
+    grown = True
+    while grown:
+        grown = False
+        for job in followers:
+            if int(job["id"]) not in cancelled and cancelled.intersection(relative_ids(job)):
+                cancelled.add(int(job["id"]))
+                grown = True
+    return sorted(cancelled)
 
 
 def _restart_listed(client: Client, params: t.Mapping[str, t.Any], jobs: t.Dict[int, dict]) -> Result:
@@ -330,8 +358,8 @@ def restart(client: Client, params: dict) -> Result:
         return Result(returns={"ids": [], "clones": {}, "found": False}, message="no build found")
     require_one_build(params, jobs)
     selected = select_jobs(jobs, params)
-    finished, used_up = _within_attempts([job for job in selected if is_final(job)], runs, params["max_attempts"])
-    note = used_up_note(params["max_attempts"], used_up) if used_up else ""
+    finished, notes = _restartable([job for job in selected if is_final(job)], runs, params)
+    note = "; ".join(notes)
     if not finished:
         pending = sum(1 for job in jobs if not is_final(job))
         reason = note or "no finished job of the build matches the filters"
@@ -358,8 +386,10 @@ class _RetryFailures:
         self.params = params
         self.runs = runs
         self.clones: t.Dict[int, int] = {}
+        # restarts another run made of the same jobs at the same time: followed, but not this run's change
+        self.meanwhile: t.Dict[int, int] = {}
         self.would_restart: t.List[int] = []
-        self.used_up: t.List[int] = []
+        self.left_alone: t.List[str] = []
         self.failure: t.Optional[Result] = None
         self.warnings: t.List[str] = []
         self.answer: t.Callable[[], t.Any] = list
@@ -368,7 +398,7 @@ class _RetryFailures:
         self.answer = answer  # after an error: the build as the wait knew it (a restart is "scheduled")
         if self.failure is not None:
             return {}  # a restart was refused: nothing more is tried, the restarts it made were waited for
-        eligible, self.used_up = _within_attempts(bad.values(), self.runs, self.params["max_attempts"])
+        eligible, self.left_alone = _restartable(bad.values(), self.runs, self.params)
         if not eligible:
             return {}
         try:
@@ -385,28 +415,31 @@ class _RetryFailures:
             return {}
         made = {old: new for old, new in clones.items() if new}
         self.runs.update((new, self.runs.get(old, 1) + 1) for old, new in made.items())
-        self.clones.update(made)
+        # restart_jobs reports changed only for what its own request cloned ("already cloned" is the other run)
+        (self.clones if outcome.changed else self.meanwhile).update(made)
         if outcome.status != Status.OK:
             self.failure = outcome  # the status; the restarts made despite it are followed like the others
         return made
 
     def restarted(self) -> str:
-        return "restarted %s (max_attempts %d)" % (
-            ", ".join("%d as %d" % item for item in sorted(self.clones.items())), self.params["max_attempts"])
+        parts = [("restarted %s" if mapping is self.clones else "already restarted (meanwhile, by another run) %s")
+                 % ", ".join("%d as %d" % item for item in sorted(mapping.items()))
+                 for mapping in (self.clones, self.meanwhile) if mapping]
+        return "%s (max_attempts %d)" % ("; ".join(parts), self.params["max_attempts"])
 
     def outcome(self, waited: Result) -> Result:
         if self.would_restart:
             return Result(returns=waited.returns, warnings=self.warnings, status=Status.UNDECIDED,
-                          message="check mode: cannot know yet: would restart %s (max_attempts %d) and wait for "
-                          "them" % (id_list(self.would_restart), self.params["max_attempts"]))
+                          message="; ".join(["check mode: cannot know yet: would restart %s (max_attempts %d) and "
+                                             "wait for them" % (id_list(self.would_restart),
+                                                                self.params["max_attempts"])] + self.left_alone))
         if self.failure is not None:
             return Result(returns=waited.returns, status=self.failure.status, changed=bool(self.clones),
                           warnings=self.warnings, message="%s; then restarting failed: %s" % (
-                              self.restarted() if self.clones else "finished, not ok", self.failure.message))
-        message = waited.message
-        if self.used_up:
-            message += "; " + used_up_note(self.params["max_attempts"], self.used_up)
-        if self.clones:
+                              self.restarted() if self.clones or self.meanwhile else "finished, not ok",
+                              self.failure.message))
+        message = "; ".join([waited.message] + self.left_alone)
+        if self.clones or self.meanwhile:
             message = "%s; %s" % (self.restarted(), message)
         return Result(returns=waited.returns, status=waited.status, changed=bool(self.clones),
                       warnings=self.warnings + waited.warnings, message=message)
@@ -464,9 +497,9 @@ def _product_name(settings: t.Mapping[str, str]) -> str:
     return "%s build %s" % ("-".join(settings.get(k, "?") for k in PRODUCT_SETTINGS), settings.get("BUILD"))
 
 
-def _scheduled_jobs(client: Client, settings: t.Mapping[str, str]) -> t.List[int]:
-    """Ids of the current jobs of this product and build that still stand (not cancelled, obsoleted
-    nor replaced by a restart); TEST and MACHINE, when given, narrow it as they narrow POST isos."""
+def _scheduled_jobs(client: Client, settings: t.Mapping[str, str]) -> t.Dict[int, dict]:
+    """The current jobs of this product and build that still stand (not obsoleted nor replaced by a
+    restart), by id; TEST and MACHINE, when given, narrow it as they narrow POST isos."""
     query: t.Dict[str, t.Any] = {key.lower(): settings[key] for key in BUILD_IDENTITY}
     # openQA stores a job's DISTRI lower-cased (JobSettings) and GET jobs compares it exactly
     query["distri"] = settings["DISTRI"].lower()
@@ -476,16 +509,16 @@ def _scheduled_jobs(client: Client, settings: t.Mapping[str, str]) -> t.List[int
         query["group"] = settings["_GROUP"]
     tests = set(_alternatives(settings.get("TEST", "")))
     machines = set(_alternatives(settings.get("MACHINE", "")))
-    ids = []
+    standing = {}
     # paged with explicit limits: newer openQA cuts an unlimited listing at 1000 jobs
     for job in search_pages(client, query, page_size=PAGE_SIZE).values():
-        if job.get("clone_id") or job.get("state") == "cancelled" or job.get("result") in DROPPED_RESULTS:
+        if job.get("clone_id") or job.get("result") in DROPPED_RESULTS:
             continue
         if (tests and job.get("test") not in tests) or \
                 (machines and (job.get("settings") or {}).get("MACHINE") not in machines):
             continue
-        ids.append(int(job["id"]))
-    return sorted(ids)
+        standing[int(job["id"])] = job
+    return standing
 
 
 def new(client: Client, params: dict) -> Result:
@@ -497,11 +530,14 @@ def new(client: Client, params: dict) -> Result:
                                 "POST isos does) and BUILD (the build's identity); give them with --vars KEY=VALUE"
                                 % " ".join(missing))
     group = _resolve_group_of_new(client, settings)
-    existing = _scheduled_jobs(client, settings)
+    standing = _scheduled_jobs(client, settings)
+    existing = sorted(standing)
     if existing and not params["force"]:
+        cancelled = [job_id for job_id in existing if standing[job_id].get("result") == CANCELLED_BY_A_PERSON]
+        by_a_person = "; %s cancelled by a person, which is left alone" % id_list(cancelled) if cancelled else ""
         result = Result(returns={"ids": existing, "scheduled_product_id": None},
-                        message="already scheduled: %d jobs of %s; force schedules it again"
-                        % (len(existing), _product_name(settings)))
+                        message="already scheduled: %d jobs of %s%s; force schedules it again"
+                        % (len(existing), _product_name(settings), by_a_person))
         return _wait_for_build(client, params, result)
     if client.check_mode:
         jobs = predict_isos(client, settings, group, _product_name(settings))
@@ -651,8 +687,9 @@ ENTRY = Entry(
                type="keyvalue", aliases=("var",)),
         Option("param_file", "new: KEY=PATH, send KEY with the content of the file PATH (e.g. "
                "SCENARIO_DEFINITIONS_YAML=scenarios.yaml); repeat it.", multiple=True, commas=False),
-        Option("force", "new: schedule even when the build is already scheduled; restart: as test restart "
-               "(missing assets, directly chained parents).", type="bool", default=False),
+        Option("force", "new: schedule even when the build is already scheduled (jobs a person cancelled count "
+               "as scheduled); restart, wait: as test restart (missing assets, directly chained parents), and "
+               "restart jobs a person cancelled.", type="bool", default=False),
         Option("skip_parents", "restart: do not restart failed chained parents.", type="bool", default=False),
         Option("skip_children", "restart: do not restart children.", type="bool", default=False),
         Option("skip_ok_result_children", "restart: do not restart passed or softfailed children.",

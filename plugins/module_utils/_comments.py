@@ -19,6 +19,7 @@ import typing as t
 from ansible_collections.openqa.client.plugins.module_utils.envelope import (
     InvalidInputError,
     NotFoundError,
+    OpenQAError,
     RefusedError,
     Result,
     ServerError,
@@ -104,32 +105,69 @@ def _read(client: Client, job_ids: t.Sequence[int], text: str) -> t.Dict[int, t.
     return {job_id: matching(job_comments(client, job_id), text) for job_id in job_ids}
 
 
-def _bulk(client: Client, method: str, path: str, pairs: t.List[t.Tuple[str, t.Any]]) -> bool:
-    """Send one bulk request when the server may have the route; False when it has not (nothing was done)."""
+_NO_ROUTE = object()  # what _bulk gives when the server has no bulk route (nothing was done)
+
+
+def _bulk(client: Client, method: str, path: str, pairs: t.List[t.Tuple[str, t.Any]]) -> t.Any:
+    """Send one bulk request when the server may have the route: its answer, or _NO_ROUTE."""
     key = (client.base_url, method)
     if _BULK.get(key) is False:
-        return False
+        return _NO_ROUTE
     try:
-        client.request(method, path, pairs)
+        answer = client.request(method, path, pairs)
     except NotFoundError:
         _BULK[key] = False
-        return False
+        return _NO_ROUTE
     _BULK[key] = True
-    return True
+    return answer
 
 
-def add_comment(client: Client, job_ids: t.Sequence[int], text: str) -> None:
-    """Post ``text`` on every job: one request where the server has the bulk route, else one per job."""
-    if len(job_ids) > 1 and _bulk(client, "POST", "comments", [("text", text)] + [("job_id", i) for i in job_ids]):
-        return
+def _comment_id(answer: t.Any) -> t.Optional[int]:
+    value = answer.get("id") if isinstance(answer, dict) else None
+    return value if isinstance(value, int) and not isinstance(value, bool) else None
+
+
+def add_comment(client: Client, job_ids: t.Sequence[int], text: str) -> t.Dict[int, int]:
+    """Post ``text`` on every job: one request where the server has the bulk route, else one per job.
+    Returns job id -> the new comment's id, for the jobs the answers name."""
+    if len(job_ids) > 1:
+        answer = _bulk(client, "POST", "comments", [("text", text)] + [("job_id", i) for i in job_ids])
+        if answer is not _NO_ROUTE:
+            created = answer.get("created") if isinstance(answer, dict) else None
+            # openQA answers each job_id as it was sent: a string
+            return {int(item["job_id"]): item["id"] for item in created or []
+                    if isinstance(item, dict) and str(item.get("job_id")) in {str(i) for i in job_ids}
+                    and _comment_id(item) is not None}
+    posted = {}
     for job_id in job_ids:
-        client.post("jobs/%d/comments" % job_id, {"text": text})
+        comment_id = _comment_id(client.post("jobs/%d/comments" % job_id, {"text": text}))
+        if comment_id is not None:
+            posted[job_id] = comment_id
+    return posted
+
+
+def drop_own_duplicates(client: Client, posted: t.Mapping[int, int], text: str) -> t.Tuple[t.List[int], t.List[str]]:
+    """After posting: where another run posted the same comment at the same time, the older one stays and
+    ours is deleted (each run reads the job again and keeps only the oldest, so two runs agree on it).
+    Returns the jobs where ours was the duplicate, and a warning for duplicates it could not delete."""
+    duplicates = {job_id: [own] for job_id, own in posted.items()
+                  if any(other < own for other in matching(job_comments(client, job_id), text))}
+    if not duplicates:
+        return [], []
+    twice = "jobs %s got this comment twice (another run added it at the same time)" % id_list(duplicates)
+    if _FORCE_RESULT in text:
+        return [], [twice + "; openQA does not delete a force_result comment"]
+    try:
+        delete_comments(client, duplicates)
+    except OpenQAError as error:
+        return [], ["%s; deleting ours failed (it needs an admin key): %s" % (twice, error.message)]
+    return list(duplicates), []
 
 
 def delete_comments(client: Client, comments: t.Mapping[int, t.Sequence[int]]) -> None:
     """Delete comments given as job id -> comment ids."""
     ids = [comment_id for job_comment_ids in comments.values() for comment_id in job_comment_ids]
-    if len(ids) > 1 and _bulk(client, "DELETE", "comments", [("id", i) for i in ids]):
+    if len(ids) > 1 and _bulk(client, "DELETE", "comments", [("id", i) for i in ids]) is not _NO_ROUTE:
         return
     for job_id, comment_ids in comments.items():
         for comment_id in comment_ids:
@@ -156,11 +194,12 @@ def comment(client: Client, params: dict) -> Result:
                            "removed; label the job with a new force_result comment instead" % id_list(todo))
     if client.check_mode:
         return Result(returns=list(todo), changed=True, message="would %s jobs %s" % (verb, id_list(todo)))
+    posted: t.Dict[int, int] = {}
     try:
         if remove:
             delete_comments(client, todo)
         else:
-            add_comment(client, list(todo), text)
+            posted = add_comment(client, list(todo), text)
     except (UnreachableError, ServerError, InvalidInputError) as error:
         # the write may have been done in part: judge by what the server holds now, never write twice
         after = _read(client, list(todo), text)
@@ -168,5 +207,12 @@ def comment(client: Client, params: dict) -> Result:
         if left:
             raise type(error)("%s; jobs %s are still to do (rerun to finish)"
                               % (error.message, id_list(left))) from None
+    meanwhile, warnings = drop_own_duplicates(client, posted, text)
+    changed = [job_id for job_id in todo if job_id not in meanwhile]
+    late = "; jobs %s got it meanwhile from another run" % id_list(meanwhile) if meanwhile else ""
+    if not changed:
+        return Result(returns=[], warnings=warnings, message="nothing to do: every job (%s) already has this "
+                      "comment%s" % (id_list(job_ids), late))
     done = "removed the comment from" if remove else "commented on"
-    return Result(returns=list(todo), changed=True, message="%s jobs %s" % (done, id_list(todo)))
+    return Result(returns=changed, changed=True, warnings=warnings,
+                  message="%s jobs %s%s" % (done, id_list(changed), late))

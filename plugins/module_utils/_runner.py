@@ -141,6 +141,7 @@ def execute(
     if connection:
         result.warnings[:0] = connection.warnings()
         result.credential_source = connection.credential_source
+        result.server = display_url(connection.url)
     if connection and destination:
         result.warnings[:0] = destination.warnings()
         result.credential_source += "; destination %s: %s" % (display_url(destination.url),
@@ -209,6 +210,7 @@ def run_module(module_class: t.Any, entry: Entry, supports_check_mode: bool,
         "status": int(result.status),
         "returns": result.returns,
         "credential_source": result.credential_source,
+        "server": result.server,
     }
     if result.status != Status.OK:
         module.fail_json(**output)

@@ -100,6 +100,7 @@ class Result:
         self.changed = changed
         self.warnings = [] if warnings is None else warnings
         self.credential_source = credential_source
+        self.server = ""  # the server's URL as outputs show it (config.display_url), set by the runner
 
     def __repr__(self) -> str:
         return "Result(status=%r, message=%r, changed=%r, returns=%r)" % (

@@ -112,9 +112,11 @@ options:
     elements: str
   force:
     description:
-      - With V(new), schedule even when the build is already scheduled.
+      - With V(new), schedule even when the build is already scheduled; jobs a person cancelled
+        (C(user_cancelled)) count as scheduled, so without O(force) a cancelled build is not scheduled again.
       - With V(restart) (and V(wait) with O(max_attempts)), restart despite missing assets or directly chained
-        parents.
+        parents, and restart jobs a person cancelled (and those openQA cancelled with them); without O(force)
+        they are left alone and the message names them.
     type: bool
     default: false
   skip_parents:
@@ -138,7 +140,8 @@ options:
         jobs it was restarted from). V(2) retries each failure once, however often the play runs.
       - The message names the jobs left alone; when nothing else is to do, C(changed) is V(false).
       - With V(wait), once every job is final, restart those that are not ok by the same rule and wait for
-        them as well; without it a wait never restarts. In check mode it says what it would restart.
+        them as well; without it a wait never restarts. In check mode it says what it would restart, with
+        status 10 (cannot know yet).
     type: int
   limit:
     description:
@@ -293,6 +296,13 @@ credential_source:
   returned: when the connection options were valid
   type: str
   sample: client.conf [127.0.0.1] in /etc/openqa/client.conf
+server:
+  description:
+    - The openQA server the action talked to, as outputs show it (C(user:password@) in O(host) becomes C(***@)),
+      for reports that name the server.
+  returned: when the connection options were valid
+  type: str
+  sample: https://openqa.example.com
 """
 
 from ansible.module_utils.basic import AnsibleModule, missing_required_lib

@@ -448,6 +448,7 @@ def test_the_module_masks_url_userinfo(module_direct):
         host = fake.url.replace("http://", "http://user:PW-in-url@")
         result = module_direct("test", dict(CREDS, action="status", id=[1], host=host, retries=0), host=False)
     assert result["status"] == 6 and "PW-in-url" not in json.dumps(result)
+    assert result["server"] == fake.url.replace("http://", "http://***@")  # what a report may print
 
 
 @pytest.mark.parametrize("to, warned", [("http://openqa.example.com", True), ("https://openqa.example.com", False),

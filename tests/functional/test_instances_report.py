@@ -123,3 +123,15 @@ def test_workers_only_without_a_build(tmp_path, server):
     assert proc.returncode == 0, proc.stdout
     line = summary(proc)[0]
     assert line.startswith("only (%s): " % server.url) and "workers" in line and "build" not in line
+
+
+def test_the_summary_never_shows_the_password_in_a_host_url(tmp_path, server):
+    """Issue 24 (Low): the summary printed http://user:PASSWORD@host."""
+    secret_url = server.url.replace("://", "://reporter:PW-in-url-7@")
+    proc = run_report(tmp_path, {"proxied": {"openqa_host": secret_url},
+                                 "broken": {"openqa_host": "http://reporter:PW-in-url-7@host:port"}})
+    assert proc.returncode == 2, proc.stdout + proc.stderr  # the broken one is not read
+    assert "PW-in-url-7" not in proc.stdout + proc.stderr
+    lines = summary(proc)
+    assert lines[0].startswith("broken (no valid openqa_host): NOT READ: ")
+    assert lines[1].startswith("proxied (%s): " % server.url.replace("://", "://***@")) and "workers" in lines[1]

@@ -47,8 +47,8 @@ def playbook(server: Server) -> t.Callable[..., PlaybookRun]:
     """ansible-playbook playbooks/NAME.yml with extra vars; credentials as the playbook variables."""
 
     def run(name: str, check: bool = False, **extra_vars: t.Any) -> PlaybookRun:
-        extra = dict(openqa_host=server.url, openqa_api_key=server.keys["admin"]["key"],
-                     openqa_api_secret=server.keys["admin"]["secret"], **extra_vars)
+        extra = dict(dict(openqa_host=server.url, openqa_api_key=server.keys["admin"]["key"],
+                          openqa_api_secret=server.keys["admin"]["secret"]), **extra_vars)
         with tempfile.NamedTemporaryFile("w", suffix=".json") as handle:
             json.dump(extra, handle)
             handle.flush()

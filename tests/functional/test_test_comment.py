@@ -130,12 +130,12 @@ def test_without_bulk_route_one_probe_per_process_then_one_post_per_job(server, 
     client = OpenQAClient(server.url, **server.creds())
     first = [make_job(result="failed") for _job in range(3)]
     run_comment(client, id=first, text=label())
-    # 3 reads, the bulk POST answered 404 (openQA 4.6), 3 single POSTs
-    assert client.request_count == 3 + 1 + 3
+    # 3 reads, the bulk POST answered 404 (openQA 4.6), 3 single POSTs, 3 reads for a concurrent run's duplicate
+    assert client.request_count == 3 + 1 + 3 + 3
     second = [make_job(result="failed") for _job in range(2)]
     before = client.request_count
     run_comment(client, id=second, text=label())
-    assert client.request_count - before == 2 + 2   # no second probe
+    assert client.request_count - before == 2 + 2 + 2   # no second probe
     assert all(len(texts(api, job_id)) == 1 for job_id in first + second)
 
 
@@ -201,7 +201,7 @@ def test_bulk_routes_one_request_for_all_jobs_on_master(master):
     text = label()
     added = run_comment(client, id=jobs, text=text)
     assert added.changed and added.returns == jobs
-    assert client.request_count == 3 + 1   # 3 reads, one POST comments
+    assert client.request_count == 3 + 1 + 3   # 3 reads, one POST comments, 3 reads for a duplicate
     comments = {job_id: session.get(master["url"] + "/api/v1/jobs/%d/comments" % job_id).json() for job_id in jobs}
     assert all([c["text"] for c in found] == [text] for found in comments.values())
     before = client.request_count
@@ -274,3 +274,47 @@ def test_removing_a_force_result_label_is_refused_not_an_auth_error(server, api,
         assert "openQA does not delete a comment with a force_result label" in removal.message
         assert removal.envelope["invocation"]["changed"] is False
     assert all(texts(api, job_id) == [text] for job_id in ids)
+
+
+# ------------------------------------------------------------------ two runs at once (issue 24)
+
+class _RacedClient(OpenQAClient):
+    """A run whose comment POST is preceded by a whole other run of the same comment: the other run has read
+    the jobs (no comment yet), posted and read again before this run's POST reaches openQA."""
+
+    def __init__(self, url: str, other: t.Callable[[], t.Any], **creds: t.Any) -> None:
+        super().__init__(url, **creds)
+        self.other = other
+        self.other_result: t.Any = None
+
+    def request(self, method: str, path: str, params: t.Any = None) -> t.Any:
+        if method == "POST" and path.endswith("comments") and self.other is not None:
+            other, self.other = self.other, None
+            self.other_result = other()
+        return super().request(method, path, params)
+
+
+@pytest.mark.parametrize("jobs", [1, 3])  # one POST per job, and on master the bulk POST
+def test_two_runs_at_once_leave_one_comment_and_one_change(server, api, make_job, jobs):
+    ids, text = [make_job(result="failed") for _job in range(jobs)], label()
+    other = OpenQAClient(server.url, **server.creds())
+    raced = _RacedClient(server.url, lambda: run_comment(other, id=ids, text=text), **server.creds())
+    result = run_comment(raced, id=ids, text=text)
+    first = raced.other_result
+    assert first.changed and first.returns == ids
+    assert (result.changed, result.returns) == (False, []), result.message
+    assert "already has this comment; jobs %s got it meanwhile from another run" % ", ".join(map(str, ids)) \
+        in result.message
+    assert all(texts(api, job_id) == [text] for job_id in ids)
+
+
+def test_a_duplicate_a_user_cannot_delete_is_a_warning(server, api, make_job):
+    """Deleting a comment needs an admin: a plain user's run keeps the truth (it added one) and says so."""
+    job_id, text = make_job(result="failed"), label()
+    other = OpenQAClient(server.url, **server.creds("user"))
+    raced = _RacedClient(server.url, lambda: run_comment(other, id=[job_id], text=text), **server.creds("user"))
+    result = run_comment(raced, id=[job_id], text=text)
+    assert result.changed and result.returns == [job_id] and result.status == 0
+    assert "jobs %d got this comment twice (another run added it at the same time); deleting ours failed" % job_id \
+        in result.warnings[0]
+    assert texts(api, job_id) == [text, text]
