@@ -124,6 +124,8 @@ class InventoryModule(BaseInventoryPlugin, Constructable, Cacheable):
             client, connection = connect(raw)
         except OpenQAError as error:
             raise _failure(path, str(error)) from None
+        for warning in connection.warnings():  # plain http, credentials that belong to another server
+            self.display.warning("openqa_workers %s: %s" % (path, warning))
         # the cache key covers the server: one file may point at another server after an edit
         cache_key = self.get_cache_key(path + "#" + connection.url)
         use_cache = self.get_option("cache") and cache

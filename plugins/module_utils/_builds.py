@@ -386,6 +386,8 @@ class _RetryFailures:
         self.params = params
         self.runs = runs
         self.clones: t.Dict[int, int] = {}
+        # restarts another run made of the same jobs at the same time: followed, but not this run's change
+        self.meanwhile: t.Dict[int, int] = {}
         self.would_restart: t.List[int] = []
         self.left_alone: t.List[str] = []
         self.failure: t.Optional[Result] = None
@@ -413,14 +415,17 @@ class _RetryFailures:
             return {}
         made = {old: new for old, new in clones.items() if new}
         self.runs.update((new, self.runs.get(old, 1) + 1) for old, new in made.items())
-        self.clones.update(made)
+        # restart_jobs reports changed only for what its own request cloned ("already cloned" is the other run)
+        (self.clones if outcome.changed else self.meanwhile).update(made)
         if outcome.status != Status.OK:
             self.failure = outcome  # the status; the restarts made despite it are followed like the others
         return made
 
     def restarted(self) -> str:
-        return "restarted %s (max_attempts %d)" % (
-            ", ".join("%d as %d" % item for item in sorted(self.clones.items())), self.params["max_attempts"])
+        parts = [("restarted %s" if mapping is self.clones else "already restarted (meanwhile, by another run) %s")
+                 % ", ".join("%d as %d" % item for item in sorted(mapping.items()))
+                 for mapping in (self.clones, self.meanwhile) if mapping]
+        return "%s (max_attempts %d)" % ("; ".join(parts), self.params["max_attempts"])
 
     def outcome(self, waited: Result) -> Result:
         if self.would_restart:
@@ -431,9 +436,10 @@ class _RetryFailures:
         if self.failure is not None:
             return Result(returns=waited.returns, status=self.failure.status, changed=bool(self.clones),
                           warnings=self.warnings, message="%s; then restarting failed: %s" % (
-                              self.restarted() if self.clones else "finished, not ok", self.failure.message))
+                              self.restarted() if self.clones or self.meanwhile else "finished, not ok",
+                              self.failure.message))
         message = "; ".join([waited.message] + self.left_alone)
-        if self.clones:
+        if self.clones or self.meanwhile:
             message = "%s; %s" % (self.restarted(), message)
         return Result(returns=waited.returns, status=waited.status, changed=bool(self.clones),
                       warnings=self.warnings + waited.warnings, message=message)

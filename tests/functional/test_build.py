@@ -687,3 +687,38 @@ def test_ad_hoc_vars_as_one_string_are_several_settings(server):
     result = json.JSONDecoder().raw_decode(proc.stdout[match.end():])[0]
     assert (proc.returncode, result["status"], result["changed"]) == (0, 0, True), proc.stdout
     assert result["msg"].startswith("would schedule opensuse-Tumbleweed-DVD-x86_64 build %s (POST isos)" % build)
+
+
+class _RacedClient(OpenQAClient):
+    """A run whose restart POST is preceded by a whole other run: the other one listed the build, restarted
+    its failures and finished before this run's POST reaches openQA."""
+
+    def __init__(self, url: str, other: t.Callable[[], t.Any], **creds: t.Any) -> None:
+        super().__init__(url, **creds)
+        self.other: t.Optional[t.Callable[[], t.Any]] = other
+        self.other_result: t.Any = None
+
+    def request(self, method: str, path: str, params: t.Any = None) -> t.Any:
+        if method == "POST" and path == "jobs/restart" and self.other is not None:
+            other, self.other = self.other, None
+            self.other_result = other()
+        return super().request(method, path, params)
+
+
+def test_two_waits_at_once_restart_once_and_only_one_reports_it(server, api, make_job):
+    build = unique()
+    failed = seed(make_job, build, [("raid0", "x86_64", "failed")])["x86_64/raid0"]
+    action = _builds.ENTRY.action("wait")
+    params = _builds.ENTRY.prepare(action, {"id": build, "max_attempts": 2, "timeout": 0})
+    other = OpenQAClient(server.url, **server.creds())
+    raced = _RacedClient(server.url, lambda: action.run(other, dict(params)), **server.creds())
+    second = action.run(raced, dict(params))
+    first = raced.other_result
+    clone = api_get(api, "jobs/%d" % failed)["job"]["clone_id"]
+    assert clone and api_get(api, "jobs/%d" % clone)["job"]["clone_id"] is None
+    assert (first.status, first.changed) == (8, True) and first.message.startswith(
+        "restarted %d as %d (max_attempts 2)" % (failed, clone))
+    assert (second.status, second.changed) == (8, False), second.message
+    assert second.message.startswith("already restarted (meanwhile, by another run) %d as %d (max_attempts 2); "
+                                     "timeout after 0 s" % (failed, clone))
+    assert statuses(second.returns) == statuses(first.returns) == {clone: "scheduled"}

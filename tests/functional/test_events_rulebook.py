@@ -34,7 +34,9 @@ def _rulebook_files(tmp_path: Path, python: str, variables: dict) -> t.Tuple[str
 
 
 def _credentials(server) -> dict:
-    return {"OPENQA_API_KEY": server.keys["admin"]["key"], "OPENQA_API_SECRET": server.keys["admin"]["secret"]}
+    """For label_known's comments: the environment's credentials go to the server OPENQA_HOST names."""
+    return {"OPENQA_HOST": server.url, "OPENQA_API_KEY": server.keys["admin"]["key"],
+            "OPENQA_API_SECRET": server.keys["admin"]["secret"]}
 
 
 def _group(api) -> int:

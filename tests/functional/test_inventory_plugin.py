@@ -177,7 +177,9 @@ def test_an_inventory_source_gets_the_environments_credentials_only_for_openqa_h
     env = {"OPENQA_API_KEY": server.keys["admin"]["key"], "OPENQA_API_SECRET": server.keys["admin"]["secret"]}
     with KeyRecorder(server.url) as other:
         for named in ("", server.url):
-            listing(inventory("--list", host=other.url, env=dict(env, OPENQA_HOST=named)))
+            proc = inventory("--list", host=other.url, env=dict(env, OPENQA_HOST=named))
+            listing(proc)
+            assert "OPENQA_API_KEY/OPENQA_API_SECRET were not sent to %s" % other.url in " ".join(proc.stderr.split())
         assert other.keys and set(other.keys) == {None}
         other.keys.clear()
         listing(inventory("--list", host=other.url, env=dict(env, OPENQA_HOST=other.url)))

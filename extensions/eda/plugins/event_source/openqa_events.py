@@ -24,7 +24,8 @@ options:
       the REST reads. Default C(OPENQA_HOST) or http://localhost.
     type: str
   api_key:
-    description: API key (optional, reads are public). Default C(OPENQA_API_KEY), then client.conf.
+    description: API key (optional, reads are public). Default C(OPENQA_API_KEY) when this is the server
+      C(OPENQA_HOST) names (or O(host) is not given), then client.conf; a credential goes only to its instance.
     type: str
   api_secret:
     description: API secret. Default C(OPENQA_API_SECRET), then client.conf.
