@@ -34,7 +34,9 @@ def _rulebook_files(tmp_path: Path, python: str, variables: dict) -> t.Tuple[str
 
 
 def _credentials(server) -> dict:
-    return {"OPENQA_API_KEY": server.keys["admin"]["key"], "OPENQA_API_SECRET": server.keys["admin"]["secret"]}
+    # the environment's key goes only to the server the environment's OPENQA_HOST names (README, credentials)
+    return {"OPENQA_API_KEY": server.keys["admin"]["key"], "OPENQA_API_SECRET": server.keys["admin"]["secret"],
+            "OPENQA_HOST": server.url}
 
 
 def _group(api) -> int:
