@@ -34,9 +34,9 @@ def _rulebook_files(tmp_path: Path, python: str, variables: dict) -> t.Tuple[str
 
 
 def _credentials(server) -> dict:
-    # the environment's key goes only to the server the environment's OPENQA_HOST names (README, credentials)
-    return {"OPENQA_API_KEY": server.keys["admin"]["key"], "OPENQA_API_SECRET": server.keys["admin"]["secret"],
-            "OPENQA_HOST": server.url}
+    """For label_known's comments: the environment's credentials go to the server OPENQA_HOST names."""
+    return {"OPENQA_HOST": server.url, "OPENQA_API_KEY": server.keys["admin"]["key"],
+            "OPENQA_API_SECRET": server.keys["admin"]["secret"]}
 
 
 def _group(api) -> int:
