@@ -14,6 +14,7 @@ import json
 import os
 import re
 import sys
+import time
 import typing as t
 
 from ansible_collections.openqa.client.cli import render
@@ -308,7 +309,9 @@ def run(argv: t.Sequence[str], environ: t.Optional[t.Mapping[str, str]] = None) 
         {"sink": _print_event, "warn": _warn, "ready": _said} if entry.name == "events" else None
     # one command, one server: without OPENQA_HOST the environment's credentials are --host's (never --to's)
     result = execute(entry, raw, check_mode=args["check"], from_json_data=from_file, environ=environ,
-                     on_retry=_warn, on_progress=_progress if sys.stderr.isatty() else None, callbacks=callbacks,
+                     on_retry=_warn, on_progress=_progress if sys.stderr.isatty() else _SparseProgress(
+                         os.environ if environ is None else environ),
+                     callbacks=callbacks,
                      sole_server=True)
     result.warnings[:0] = entry.deprecation_warnings(_spellings(argv) | file_spellings)
     return result, action.mutating
@@ -337,6 +340,25 @@ def _said(message: str) -> None:
 
 def _progress(message: str) -> None:
     print("openqa-ctl: %s" % render.printable(message), file=sys.stderr)
+
+
+class _SparseProgress:
+    """Without a terminal (a CI log) a long wait still shows that it is alive: a progress line on stderr at
+    most once a minute (OPENQA_CTL_PROGRESS_EVERY seconds), the first after that long, so a short call
+    prints nothing."""
+
+    def __init__(self, environ: t.Mapping[str, str]) -> None:
+        try:
+            self.every = max(0.0, float(environ.get("OPENQA_CTL_PROGRESS_EVERY", "60")))
+        except ValueError:
+            self.every = 60.0
+        self.last = time.monotonic()
+
+    def __call__(self, message: str) -> None:
+        now = time.monotonic()
+        if now - self.last >= self.every:
+            self.last = now
+            print("openqa-ctl: %s" % render.printable(message), file=sys.stderr, flush=True)
 
 
 def _streamed(argv: t.Sequence[str]) -> bool:

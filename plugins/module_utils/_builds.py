@@ -368,10 +368,8 @@ def restart(client: Client, params: dict) -> Result:
             reason += " (%d of its jobs are still scheduled or running)" % pending
         return Result(returns={"ids": [], "clones": {}, "found": True}, message="nothing to restart: %s" % reason)
     result = _restart_listed(client, params, finished)
-    plain_success = result.status == Status.OK and not client.check_mode
-    message = "ok" if plain_success else result.message
-    if note:
-        message = "%s; %s" % (message, note)
+    # as test restart words it: what was restarted as what
+    message = "; ".join([result.message] + notes)
     return Result(returns=dict(result.returns, found=True), status=result.status, changed=result.changed,
                   message=message, warnings=result.warnings)
 
@@ -641,13 +639,16 @@ def _interpret_isos_answer(settings: t.Mapping[str, str], answer: t.Mapping[str,
         message = "openQA created %d jobs and failed %d: %s" % (len(ids), len(failed), _failure_text(failed))
         return Result(returns=returns, status=Status.REFUSED, changed=True, message=message)
     if "ids" not in answer:
-        return Result(returns=returns, changed=True, warnings=[
+        return Result(returns=returns, changed=True, message="scheduled %s asynchronously as scheduled product %s"
+                      % (_product_name(settings), answer.get("scheduled_product_id")), warnings=[
             "scheduled asynchronously (async): openQA creates the jobs later; see GET isos/%s, or add --wait"
             % answer.get("scheduled_product_id")])
     if not ids:
         raise RefusedError("openQA scheduled no job for %s: no job template matches (check --group, TEST "
                            "and MACHINE)" % _product_name(settings), returns=returns)
-    return Result(returns=returns, changed=True)
+    # every mutating action says what it did, as test restart does
+    return Result(returns=returns, changed=True, message="scheduled %s as jobs %s (scheduled product %s)"
+                  % (_product_name(settings), id_list(ids), answer.get("scheduled_product_id")))
 
 
 def _failure_text(failed: t.Sequence[t.Mapping[str, t.Any]]) -> str:

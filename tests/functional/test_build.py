@@ -257,14 +257,15 @@ def test_restart_with_filters_in_cli_and_module_then_nothing_left(server, ctl, m
             second = (again.status, again.result["msg"], again.result["changed"], again.returns)
         clones = {old: api_get(api, "jobs/%d" % ids[old])["job"]["clone_id"]
                   for old in ("x86_64/raid0", "x86_64/raid1")}
-        assert first == (0, "ok", True, {"ids": sorted(clones.values()), "found": True,
-                                         "clones": {str(ids[old]): new for old, new in clones.items()}})
+        restarted = "restarted " + ", ".join("%d as %d" % (ids[old], new) for old, new in sorted(clones.items()))
+        assert first == (0, restarted, True, {"ids": sorted(clones.values()), "found": True,
+                                              "clones": {str(ids[old]): new for old, new in clones.items()}})
         untouched = [key for key in ids if key not in clones]
         assert all(api_get(api, "jobs/%d" % ids[key])["job"]["clone_id"] is None for key in untouched)
         assert (second[0], second[2:]) == (0, (False, {"ids": [], "clones": {}, "found": True}))
         assert second[1].startswith("nothing to restart: no finished job of the build matches the filters (")
         assert "still scheduled or running" in second[1]  # the restarts just made
-        runs[kind] = (first[:3], second)
+        runs[kind] = (first[0], first[2], second)
     assert runs["cli"] == runs["module"]
 
 
@@ -302,8 +303,8 @@ def test_restart_failures_of_a_failed_chained_parent_and_its_skipped_child(serve
     api_post(api, "jobs/%d/set_done" % parent, result="failed")
     run = ctl("build", "restart", "--id", build, "--filter", "status=failure", *server.cli_creds())
     new_ids = sorted(api_get(api, "jobs/%d" % job)["job"]["clone_id"] for job in (parent, child))
-    assert (run.rc, run.message, run.envelope["invocation"]["changed"], run.returns["ids"]) == (0, "ok", True,
-                                                                                                new_ids)
+    assert (run.rc, run.envelope["invocation"]["changed"], run.returns["ids"]) == (0, True, new_ids)
+    assert run.message == "restarted %d as %d, %d as %d" % (parent, new_ids[0], child, new_ids[1])
 
 
 def test_restart_max_attempts_restarts_each_scenario_once_in_cli_and_module(server, ctl, module, api, make_job):
@@ -329,8 +330,8 @@ def test_restart_max_attempts_restarts_each_scenario_once_in_cli_and_module(serv
     mixed = ctl(*args, *server.cli_creds())
     assert mixed.status == 0 and mixed.envelope["invocation"]["changed"]
     assert mixed.returns["ids"] == [api_get(api, "jobs/%d" % third)["job"]["clone_id"]]
-    assert mixed.message == "ok; not restarted, already run 2 times (max_attempts): %d, %d" \
-        % tuple(sorted(clones.values()))
+    assert mixed.message == "restarted %d as %d; not restarted, already run 2 times (max_attempts): %d, %d" \
+        % ((third, mixed.returns["ids"][0]) + tuple(sorted(clones.values())))
 
 
 def test_same_build_in_two_groups_is_ambiguous_until_narrowed(server, ctl, module, api, make_job, own_groups):
@@ -378,8 +379,10 @@ def test_new_twice_schedules_once_in_cli_and_module(server, ctl, module, api):
     assert (check.status, check.envelope["invocation"]["changed"]) == (0, True)
     assert check.message.startswith("would schedule") and product_count(server, build) == 0
     first = ctl("build", "new", "--group", group, *var_flags(values), *server.cli_creds())
-    assert (first.status, first.message, first.envelope["invocation"]["changed"]) == (0, "ok", True)
+    assert (first.status, first.envelope["invocation"]["changed"]) == (0, True)
     ids = first.returns["ids"]
+    assert first.message == "scheduled opensuse-Tumbleweed-DVD-x86_64 build %s as jobs %s (scheduled product %s)" \
+        % (build, ", ".join(map(str, ids)), first.returns["scheduled_product_id"])
     assert len(ids) == len(SUITES)
     second = module("build", {"action": "new", "group": group, "vars": values, **server.creds()})
     expected = {"ids": ids, "scheduled_product_id": None}

@@ -24,3 +24,15 @@ def test_a_build_id_that_arrives_as_a_float_warns(server, ctl, module, tmp_path)
     plain = module("build", {"action": "new", "vars": dict(product, BUILD="f-" + uuid.uuid4().hex[:6]),
                              **server.creds()}, check=True)
     assert plain.status == 0 and "arrived as a number" not in plain.stdout + plain.stderr
+
+
+def test_a_long_wait_without_a_terminal_prints_progress_at_most_once_a_minute(ctl, make_job):
+    """CI has no terminal: a long build wait says on stderr that it is alive, at most once a minute
+    (OPENQA_CTL_PROGRESS_EVERY seconds); a short one prints nothing."""
+    build = "progress-" + uuid.uuid4().hex[:8]
+    make_job(BUILD=build)   # stays scheduled
+    args = ("build", "wait", "--id", build, "--timeout", "2", "--interval", "1")
+    short = ctl(*args)
+    assert short.rc == 8 and "waiting for" not in short.stderr, short.stderr
+    every_poll = ctl(*args, env={"OPENQA_CTL_PROGRESS_EVERY": "0"})
+    assert every_poll.rc == 8 and "openqa-ctl: waiting for 1 jobs: 1 scheduled\n" in every_poll.stderr
