@@ -45,6 +45,9 @@ CONNECTION_NAMES = tuple(option.name for option in CONNECTION_OPTIONS)
 _FLAG = re.compile(r"(?<![\w-])--[a-z][a-z0-9_-]*")
 
 
+# Options that hold a build id (build's id, test's build condition).
+BUILD_OPTIONS = frozenset({"id", "build"})
+
 def task_wording(entry: Entry, message: str) -> str:
     """A message in command-line words ('test status' needs --id) as a task says it (action=status needs id).
 
@@ -138,6 +141,7 @@ def execute(
                             % (client.base_url, type(error).__name__, str(error)[:200]))
     except OpenQAError as error:
         result = Result.from_error(error)
+    result.warnings[:0] = float_build_warnings(raw)
     if connection:
         result.warnings[:0] = connection.warnings()
         result.credential_source = connection.credential_source
@@ -147,6 +151,19 @@ def execute(
         result.credential_source += "; destination %s: %s" % (display_url(destination.url),
                                                                destination.credential_source)
     return result
+
+
+def float_build_warnings(raw: t.Mapping[str, t.Any]) -> t.List[str]:
+    """A build id written unquoted in YAML or JSON arrives as a float that has lost its trailing zeros
+    (BUILD: 20261120.10 is 20261120.1): the value is used as it arrived, with a word about it."""
+    found = [(name, value) for name, value in raw.items() if name in BUILD_OPTIONS and isinstance(value, float)]
+    for name, value in raw.items():
+        if isinstance(value, dict):
+            found += [("%s %s" % (name, key), item) for key, item in value.items()
+                      if str(key).upper() == "BUILD" and isinstance(item, float)]
+    return ["%s arrived as a number (%r), not as text: YAML and JSON drop a number's trailing zeros "
+            "(20261120.10 becomes 20261120.1); quote it if the build id has any" % (name, value)
+            for name, value in found]
 
 
 def argument_spec(entry: Entry) -> dict:

@@ -213,6 +213,21 @@ def test_gate_in_check_mode_posts_nothing_and_does_not_wait(api, playbook, new_b
     assert "preflight: gate would FAIL" in run.stdout and run.rc != 0  # nothing restarts raid0
 
 
+def test_gate_takes_several_arches_and_keeps_a_timeout_apart_from_a_failure(api, playbook):
+    """Issue 25's minors: a list of arches (none: every product), and a timeout is not "gate FAILED"."""
+    build = "pb-arches-" + uuid.uuid4().hex[:10]
+    timed_out = playbook("schedule_and_gate", BUILD=build, ARCH="", TIMEOUT=1, INTERVAL=1)
+    jobs = api_get(api, "jobs", build=build)["jobs"]
+    assert sorted({job["settings"]["ARCH"] for job in jobs}) == ["aarch64", "x86_64"] and len(jobs) == 8
+    assert timed_out.rc != 0 and "gate TIMED OUT after 1 for build %s: still pending: " % build in timed_out.stdout
+    assert "gate FAILED" not in timed_out.stdout
+    for job in jobs:
+        api_post(api, "jobs/%d/set_done" % job["id"], result="passed")
+    passed = playbook("schedule_and_gate", BUILD=build, ARCH="x86_64, aarch64", TIMEOUT=5, INTERVAL=1)
+    assert passed.rc == 0 and passed.changed == 0 and "gate PASSED for build %s" % build in passed.stdout
+    assert "scheduled aarch64: already scheduled: 4 jobs" in passed.stdout
+
+
 def test_gate_needs_a_build(playbook):
     run = playbook("schedule_and_gate")
     assert run.rc != 0
@@ -233,6 +248,20 @@ def test_retrigger_failed_restarts_once_then_changes_nothing(api, playbook, new_
     second = playbook("retrigger_failed", BUILD=build)
     assert second.rc == 0 and second.changed == 0, second.stdout
     assert latest(api, build)["raid1"]["id"] == clone["id"]
+
+
+def test_retrigger_failed_leaves_a_job_that_failed_twice_alone(api, playbook, new_build):
+    """Issue 25: "restart ... once" restarted a job that had failed twice."""
+    build = new_build(RAID1_FAILED)
+    first = playbook("retrigger_failed", BUILD=build)
+    clone = latest(api, build)["raid1"]
+    api_post(api, "jobs/%d/set_done" % clone["id"], result="failed")   # the restart failed too
+    again = playbook("retrigger_failed", BUILD=build)
+    assert (first.changed, again.rc, again.changed) == (1, 0, 0), again.stdout
+    assert "not restarted, already run 2 times (max_attempts): %d" % clone["id"] in again.stdout
+    assert latest(api, build)["raid1"]["id"] == clone["id"]
+    third = playbook("retrigger_failed", BUILD=build, MAX_ATTEMPTS=3)
+    assert third.changed == 1 and latest(api, build)["raid1"]["id"] != clone["id"]
 
 
 def test_clone_for_debug_clones_once_out_of_the_build(api, playbook, new_build, server):
