@@ -6,6 +6,7 @@ the suite, nothing waits for time to pass.
 
 from __future__ import annotations
 
+import fcntl
 import json
 import os
 import selectors
@@ -114,12 +115,19 @@ def background() -> t.Iterator[t.Callable[..., Background]]:
         process.stop_and_stderr()
 
 
+# One broker serves both servers' suites (scripts/test runs them at the same time): a test that stops or restarts
+# it (it uses the `broker` fixture) holds this lock alone, the other broker tests share it.
+BROKER_LOCK = "/tmp/openqa-client-broker-tests.lock"
+
+
 @pytest.fixture
-def amqp(server) -> dict:
+def amqp(server, request) -> t.Iterator[dict]:
     if "amqp" not in server.state:
         pytest.fail("the state file has no amqp: tests/openqa-server of this tree starts the broker and "
                     "enables openQA's AMQP plugin (run its reset)")
-    return server.state["amqp"]
+    with open(BROKER_LOCK, "a") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX if "broker" in request.fixturenames else fcntl.LOCK_SH)
+        yield server.state["amqp"]
 
 
 def ctl_argv(*args: str) -> t.List[str]:

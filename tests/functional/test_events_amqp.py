@@ -12,8 +12,9 @@ from events_fixture import amqp, background, clean_env, ctl_argv  # noqa: F401  
 
 
 @pytest.fixture
-def broker():
-    """rabbitmqctl on the local broker; a test that stops it starts it again, whatever happens."""
+def broker(amqp):
+    """rabbitmqctl on the local broker; a test that stops it starts it again, whatever happens (and holds the
+    broker tests' lock alone: see events_fixture.amqp)."""
 
     def ctl(*args: str) -> None:
         subprocess.run(["rabbitmqctl", "-q", *args], check=True, capture_output=True, timeout=120)

@@ -114,3 +114,28 @@ def test_label_failures_from_an_ansible_galaxy_install(server, api, make_job, tm
     rulebook.terminate()
     assert "Traceback" not in "".join(rulebook.lines)
 
+
+
+def test_persistence_id_drops_a_build_done_seen_before_a_restart(server, make_job, tmp_path):
+    """meta.uuid comes from the content: the same build.done, emitted again by a restarted ansible-rulebook, does
+    not fire the rule again under --persistence-id (count 1: each run ends after its one event)."""
+    build = "persist-" + uuid.uuid4().hex[:8]
+    make_job(result="passed", BUILD=build)
+    source = {"host": server.url, "build": build, "types": ["build.done"], "count": 1}
+    rulebook = tmp_path / "rulebook.yml"
+    rulebook.write_text(json.dumps([{"name": "persist", "hosts": "all",
+                                     "sources": [{"openqa.client.openqa_events": source}],
+                                     "rules": [{"name": "done", "condition": 'event.openqa.type == "build.done"',
+                                                "action": {"print_event": {"pretty": False}}}]}]))
+    inventory, values = _rulebook_files(tmp_path, sys.executable, {"drools_db_file_path": str(tmp_path / "h2")})
+    argv = ["ansible-rulebook", "-i", inventory, "-r", str(rulebook), "--vars", values, "--persistence-id",
+            "openqa-" + build, "-v"]
+    runs = [subprocess.run(argv, capture_output=True, text=True, env=clean_env(), timeout=300, check=False)
+            for _number in range(2)]
+    assert [run.returncode for run in runs] == [0, 0], runs[1].stdout + runs[1].stderr
+    fired = [line for line in runs[0].stdout.splitlines() if "'build': '%s'" % build in line]
+    assert len(fired) == 1
+    uuid_seen = fired[0].split("'uuid': '")[1][:36]
+    second = runs[1].stdout + runs[1].stderr
+    assert "Event %s has already been processed once. Ignoring duplicate." % uuid_seen in second
+    assert "'build': '%s'" % build not in second
