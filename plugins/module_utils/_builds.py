@@ -375,9 +375,9 @@ def restart(client: Client, params: dict) -> Result:
 
 
 class _RetryFailures:
-    """build wait --max-attempts: once every job is final, restart the not-ok ones whose scenario has run
-    fewer than max_attempts times (in one POST, from the listing in hand) and wait for them in the same
-    polls; "retry each failure once" is then one step with no listing of its own."""
+    """build wait --max-attempts: as soon as jobs are final and not ok (their cluster final too), restart
+    those whose scenario has run fewer than max_attempts times (in one POST, from the listing in hand) and
+    wait for them in the same polls; "retry each failure once" is then one step with no listing of its own."""
 
     def __init__(self, client: Client, params: t.Mapping[str, t.Any], runs: t.Dict[int, int]) -> None:
         self.client = client
@@ -697,8 +697,9 @@ ENTRY = Entry(
                type="bool", default=False),
         Option("max_attempts", "restart: leave a job alone when its clone chain already holds this many runs "
                "(the job and those it was restarted from), so that a rerun of a pipeline retries each "
-               "failure only so often: 2 restarts a scenario's first failure once. wait: once every job is "
-               "final, restart those not ok by the same rule (and the restart options) and wait for them too.",
+               "failure only so often: 2 restarts a scenario's first failure once. wait: as soon as a job is "
+               "final and not ok (and its cluster final), restart it by the same rule (and the restart options) "
+               "and wait for it too.",
                type="int", minimum=1),
         Option("limit", "search: how many of the group's newest builds to look through.", type="int",
                default=500),

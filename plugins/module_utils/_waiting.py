@@ -20,6 +20,7 @@ from ansible_collections.openqa.client.plugins.module_utils._job_reads import (
     is_final,
     job_status,
     list_jobs,
+    relative_ids,
     unknown_jobs_error,
 )
 
@@ -98,8 +99,8 @@ def wait_for_jobs(client: Client, job_ids: t.Sequence[int], *, timeout: float, i
     """Poll until every job is final; returns ``{str(id): status word}`` for the ids asked for.
 
     ``listed``: the jobs as the caller just listed them (build wait); they count as the first poll.
-    ``retry``: called once every job is final and some are not ok; the jobs it restarts are waited for
-    in the same polls (build wait --max-attempts).
+    ``retry``: called with the jobs that are final and not ok (and whose relatives are final), as soon as
+    there are any; the jobs it restarts are waited for in the same polls (build wait --max-attempts).
     ``describe``: returns made from the jobs as last polled instead of the words (build wait answers
     what build info would, from the same listing); the messages then name the current jobs too.
 
@@ -128,10 +129,12 @@ def wait_for_jobs(client: Client, job_ids: t.Sequence[int], *, timeout: float, i
             raise unknown_jobs_error(client, missing)
         if tracker.update(jobs):
             continue
+        # a failure is restarted as soon as it is final, not when the slowest job is: from this poll's
+        # listing, so a poll is still one request (and one POST when something is restarted)
+        settled = _settled(tracker.not_ok(), tracker.pending_ids())
+        if settled and retry is not None and tracker.restarted(retry(settled, answer)):
+            continue
         if not tracker.pending_ids():
-            bad = tracker.not_ok()
-            if bad and retry is not None and tracker.restarted(retry(bad, answer)):
-                continue
             return _finished(words(), answer(), client.check_mode)
         if client.check_mode:
             # a final failure nothing will restart already decides the verdict, pending jobs or not
@@ -141,6 +144,13 @@ def wait_for_jobs(client: Client, job_ids: t.Sequence[int], *, timeout: float, i
             return _timed_out(words(), answer(), timeout)
         client.progress(_progress_line(words()))
         time.sleep(min(interval, remaining))
+
+
+def _settled(bad: t.Dict[int, dict], pending: t.Sequence[int]) -> t.Dict[int, dict]:
+    """The final not-ok jobs whose cluster is final too: openQA restarts a job with its parents and
+    children, so one with a relative still running waits for it."""
+    waiting = set(pending)
+    return {origin: job for origin, job in bad.items() if not waiting.intersection(relative_ids(job))}
 
 
 def _finished(words: t.Dict[str, str], returns: t.Any, check_mode: bool) -> Result:

@@ -139,8 +139,9 @@ options:
       - With V(restart), leave a job alone when its clone chain already holds this many runs (the job and the
         jobs it was restarted from). V(2) retries each failure once, however often the play runs.
       - The message names the jobs left alone; when nothing else is to do, C(changed) is V(false).
-      - With V(wait), once every job is final, restart those that are not ok by the same rule and wait for
-        them as well; without it a wait never restarts. In check mode it says what it would restart, with
+      - With V(wait), as soon as a job is final and not ok (and the jobs of its cluster are final), restart
+        it by the same rule and wait for it as well, without waiting for the slowest job; without it a wait
+        never restarts. In check mode it says what it would restart, with
         status 10 (cannot know yet).
     type: int
   limit:

@@ -6,6 +6,8 @@ from __future__ import annotations
 import json
 import uuid
 
+from conftest import api_get
+
 FLOAT_WARNING = ("arrived as a number (20261120.1), not as text: YAML and JSON drop a number's trailing zeros "
                  "(20261120.10 becomes 20261120.1); quote it if the build id has any")
 
@@ -36,3 +38,16 @@ def test_a_long_wait_without_a_terminal_prints_progress_at_most_once_a_minute(ct
     assert short.rc == 8 and "waiting for" not in short.stderr, short.stderr
     every_poll = ctl(*args, env={"OPENQA_CTL_PROGRESS_EVERY": "0"})
     assert every_poll.rc == 8 and "openqa-ctl: waiting for 1 jobs: 1 scheduled\n" in every_poll.stderr
+
+
+def test_max_attempts_restarts_a_failure_as_soon_as_it_is_final(server, ctl, api, make_job):
+    """An early flaky failure does not wait for the slowest job of the build to be restarted."""
+    build = "early-" + uuid.uuid4().hex[:8]
+    failed = make_job(result="failed", BUILD=build, TEST="flaky")
+    make_job(BUILD=build, TEST="slow")   # never finishes here
+    run = ctl("build", "wait", "--id", build, "--max-attempts", "2", "--timeout", "2", "--interval", "1",
+              *server.cli_creds())
+    clone = api_get(api, "jobs/%d" % failed)["job"]["clone_id"]
+    assert run.rc == 8 and clone, run.envelope
+    assert run.message.startswith("restarted %d as %d (max_attempts 2); " % (failed, clone)), run.message
+    assert run.envelope["invocation"]["changed"] is True
