@@ -23,6 +23,8 @@ description:
     (environment, C(client.conf)) are those of the modules.
   - A failure (unknown job, bad input, unreachable server, ...) raises an error with the message the module would
     give.
+  - A lookup never waits, it runs in check mode. V(build wait) or V(test wait) on jobs still pending raises an
+    error with status 10 (cannot know yet), never a pass; on final jobs it answers as the module does.
   - C(lookup) gives the action's result; C(query) (or O(ignore:wantlist=true)) gives a list holding that one result.
 options:
   _terms:

@@ -51,3 +51,13 @@ def test_max_attempts_restarts_a_failure_as_soon_as_it_is_final(server, ctl, api
     assert run.rc == 8 and clone, run.envelope
     assert run.message.startswith("restarted %d as %d (max_attempts 2); " % (failed, clone)), run.message
     assert run.envelope["invocation"]["changed"] is True
+
+
+def test_a_lookup_of_a_wait_on_pending_jobs_is_not_a_pass(server, make_job):
+    """A lookup runs in check mode and never waits: pending jobs are status 10 (cannot know yet), an error."""
+    from test_lookup_plugin import lookup
+
+    pending = make_job()
+    proc = lookup(server, "lookup('openqa.client.openqa', 'test', 'wait', id=[%d], host=url)" % pending)
+    assert proc.returncode != 0 and "cannot know yet" in proc.stdout + proc.stderr
+    assert "(status 10)" in proc.stdout + proc.stderr
