@@ -430,7 +430,8 @@ class _RetryFailures:
             return Result(returns=waited.returns, warnings=self.warnings, status=Status.UNDECIDED,
                           message="; ".join(["check mode: cannot know yet: would restart %s (max_attempts %d) and "
                                              "wait for them" % (id_list(self.would_restart),
-                                                                self.params["max_attempts"])] + self.left_alone))
+                                                                self.params["max_attempts"])]
+                                            + self.left_alone + _still_pending(waited)))
         if self.failure is not None:
             return Result(returns=waited.returns, status=self.failure.status, changed=bool(self.clones),
                           warnings=self.warnings, message="%s; then restarting failed: %s" % (
@@ -441,6 +442,14 @@ class _RetryFailures:
             message = "%s; %s" % (self.restarted(), message)
         return Result(returns=waited.returns, status=waited.status, changed=bool(self.clones),
                       warnings=self.warnings + waited.warnings, message=message)
+
+
+def _still_pending(waited: Result) -> t.List[str]:
+    """What a check-mode wait said about the jobs still pending, beside what it would restart."""
+    prefix = "check mode: cannot know yet: "
+    if waited.status == Status.UNDECIDED and waited.message.startswith(prefix):
+        return [waited.message[len(prefix):]]
+    return []
 
 
 def wait(client: Client, params: dict) -> Result:
