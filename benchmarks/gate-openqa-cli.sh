@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The same release gate as people script it with openqa-cli (Debian's openqa-client 4.6, which has no
 # `schedule --monitor` and no `monitor`): POST isos, a polling loop over the build's job listing,
-# one `POST jobs/N/restart` per failed job, the polling loop again; the last listing is the summary.
+# one bulk `POST jobs/restart jobs=A jobs=B ...` for the failed jobs (4.6 has it: the fewest requests
+# openqa-cli can do), the polling loop again; the last listing is the summary.
 # Environment: BUILD GROUP GROUPID DISTRI VERSION FLAVOR ARCH INTERVAL TIMEOUT OPENQA_HOST
 # OPENQA_API_KEY OPENQA_API_SECRET.
 set -uo pipefail
@@ -26,7 +27,8 @@ cli -X POST isos "DISTRI=$DISTRI" "VERSION=$VERSION" "FLAVOR=$FLAVOR" "ARCH=$ARC
 wait_build
 failed=$(jq -r '.jobs[] | select(.result == "failed" or .result == "incomplete") | .id' "$listing")
 if [ -n "$failed" ]; then
-    for id in $failed; do cli -X POST "jobs/$id/restart" > /dev/null || exit 6; done
+    # shellcheck disable=SC2046  # one jobs=ID argument per failed job
+    cli -X POST jobs/restart $(printf 'jobs=%s ' $failed) > /dev/null || exit 6
     wait_build
 fi
 jq -r '.jobs[] | "\(.test) \(.id) \(.result)"' "$listing" | sort >&2

@@ -4,8 +4,8 @@
 """Section ``gate`` of benchmarks/run.py: the release gate three ways at a 50 ms round trip.
 
 (a) ansible-playbook playbooks/schedule_and_gate.yml, (b) benchmarks/gate-ctl.sh (the same steps with
-openqa-ctl), (c) benchmarks/gate-openqa-cli.sh (the steps as people script them with Debian's openqa-cli
-4.6). Each runs against the test server through tests/faultproxy.py in latency mode, which counts the
+openqa-ctl), (c) benchmarks/gate-openqa-cli.sh (the best script of the steps with Debian's openqa-cli 4.6: one bulk
+restart). Each runs against the test server through tests/faultproxy.py in latency mode, which counts the
 requests. The worker stand-in sits in the proxy: when openQA answers a POST that created jobs (POST isos,
 a restart), it finishes them (one SQL UPDATE) before the answer goes back, so every job is final the
 moment a tool can first see it and every wait needs exactly one listing. Its time is measured and
@@ -209,12 +209,14 @@ def report(gate: dict) -> t.List[str]:
             lines.append("| %s | %s | %d | %d | %.2fx | %.1f | %s | %.1f | %.1f | %s |" % (
                 size, way, row["rc"], row["requests"], row["requests"] / 4.0, row["own"], each, row["wall"],
                 row["standin"], kinds))
-    lines += ["", "Above the floor, openqa.client's ways (build new, then build wait --max-attempts 2) make two "
-              "requests more, each for a guarantee the floor leaves out: the group lookup before POST isos (an "
-              "unknown group fails before anything is recorded on the server; openQA would log an empty "
-              "scheduled product) and the listing that keeps `build new` idempotent (a rerun must not schedule "
-              "twice; openqa-cli's does). The failures are restarted from the listing the wait polls, in one "
-              "POST, and waited for in the same polls; the wait answers with the build as `build info` shows "
-              "it (test names, machines, first failed modules) from its last poll, so the summary costs no "
-              "request.", ""]
+    lines += ["", "The openqa-cli script is the best one can write with it: the floor, with one bulk POST "
+              "jobs/restart for every failure. Above the floor, openqa.client's ways (build new, then build wait "
+              "--max-attempts 2) make three requests more, each for a guarantee the floor leaves out: a group "
+              "lookup in build new before POST isos (an unknown group fails before anything is recorded on the "
+              "server; openQA would log an empty scheduled product), one in build wait (an unknown group is "
+              "status 2, not \"no build\") and the listing that keeps `build new` idempotent (a rerun must not "
+              "schedule twice; openqa-cli's does). The failures are restarted from the listing the wait polls, "
+              "in one POST, and waited for in the same polls; the wait answers with the build as `build info` "
+              "shows it (test names, machines, first failed modules) from its last poll, so the summary costs "
+              "no request.", ""]
     return lines

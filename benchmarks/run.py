@@ -34,6 +34,7 @@ import urllib.parse
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
+import events  # benchmarks/events.py, next to this file
 import gate  # benchmarks/gate.py, next to this file
 import inventory_workers  # benchmarks/inventory_workers.py
 
@@ -689,6 +690,8 @@ def report(results: dict, args: argparse.Namespace) -> str:
                 targets.append(("wait: 1 request per poll for %d jobs" % wait["jobs"], "%d" % o["per_poll"],
                                 o["per_poll"] == 1))
         lines.append("")
+    if results.get("events"):
+        lines += events.report(results["events"])
     gate_results = results.get("gate")
     if gate_results:
         lines += gate.report(gate_results)
@@ -734,7 +737,7 @@ def main() -> int:
     parser.add_argument("--pyclient", required=True, help="a python with the PyPI openqa-client installed")
     parser.add_argument("--openqa-cli", default=shutil.which("openqa-cli") or "/usr/bin/openqa-cli")
     parser.add_argument("--curl", default=shutil.which("curl") or "/usr/bin/curl")
-    parser.add_argument("--only", default="latency,noreq,module,scale,wait,gate,inventory")
+    parser.add_argument("--only", default="latency,noreq,module,scale,wait,gate,inventory,events")
     parser.add_argument("--runs", type=int, default=25, help="latency runs per command (module: half, >= 10)")
     parser.add_argument("--scale-runs", type=int, default=5)
     parser.add_argument("--build-sizes", type=lambda s: [int(x) for x in s.split(",")], default=[10, 1000])
@@ -746,6 +749,8 @@ def main() -> int:
     parser.add_argument("--gate-interval", type=float, default=2.0, help="poll interval of every way")
     parser.add_argument("--gate-failed-every", type=int, default=10, help="every Nth test fails once")
     parser.add_argument("--gate-runs", type=int, default=3, help="interleaved runs of each way per size")
+    parser.add_argument("--event-runs", type=int, default=5, help="builds per way in the events latency runs")
+    parser.add_argument("--event-build-size", type=int, default=200, help="jobs of the events verdict build")
     parser.add_argument("--out", default=str(ROOT / "benchmarks" / "results.md"))
     args = parser.parse_args()
     sections = args.only.split(",")
@@ -772,6 +777,8 @@ def main() -> int:
             results["gate"] = gate.bench_gate(args, server, run_id, log)
         if "inventory" in sections:
             results["inventory"] = bench_inventory(args)
+        if "events" in sections:
+            results["events"] = events.bench_events(args, server, CountingProxy, run_id, log)
     finally:
         proxy.close()
     results["generated"] = time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())

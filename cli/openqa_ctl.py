@@ -14,6 +14,7 @@ import json
 import os
 import re
 import sys
+import time
 import typing as t
 
 from ansible_collections.openqa.client.cli import render
@@ -37,7 +38,8 @@ EXIT_OUTPUT_FAILED = 74
 class _Entries(t.Mapping[str, Entry]):
     """Entry name -> Entry, importing an entry's module on first use: a call loads only its own."""
 
-    MODULES = {"test": "_jobs", "worker": "_workers", "group": "_groups", "build": "_builds", "api": "_api"}
+    MODULES = {"test": "_jobs", "worker": "_workers", "group": "_groups", "build": "_builds", "api": "_api",
+               "events": "_events"}
 
     def __init__(self) -> None:
         self._loaded: t.Dict[str, Entry] = {}
@@ -235,8 +237,9 @@ def _add_options(parser: t.Any, entry: Entry, action: t.Any) -> None:
                         help="json (default: the proposal's envelope), yaml, or a table for people")
 
 
-def read_json_data(path: str, entry: Entry) -> dict:
-    """Options from a JSON file, keyed by option name, alias or flag spelling."""
+def read_json_data(path: str, entry: Entry) -> t.Tuple[dict, t.Set[str]]:
+    """Options from a JSON file, keyed by option name, alias or flag spelling: the values by option name, and
+    the spellings the file used (for deprecation warnings)."""
     raw = read_regular_file(path, "--json-data", MAX_JSON_DATA)
     try:
         data = json.loads(raw)
@@ -260,7 +263,14 @@ def read_json_data(path: str, entry: Entry) -> dict:
             raise AmbiguousError("ambiguous options: --json-data %s sets %s twice (as %s and as %s); give it once"
                                  % (path, name, options[name][0], key))
         options.setdefault(name, (key, value))
-    return {name: value for name, (_key, value) in options.items()}
+    return ({name: value for name, (_key, value) in options.items()},
+            {str(key).lstrip("-") for key in data})
+
+
+def _spellings(argv: t.Sequence[str]) -> t.Set[str]:
+    """The option spellings of a command line (--max-attempts=2 -> max-attempts; --no-force -> force too)."""
+    spellings = {arg[2:].split("=", 1)[0] for arg in argv if arg.startswith("--")}
+    return spellings | {spelling[3:] for spelling in spellings if spelling.startswith("no-")}
 
 
 def run(argv: t.Sequence[str], environ: t.Optional[t.Mapping[str, str]] = None) -> t.Tuple[Result, bool]:
@@ -290,21 +300,70 @@ def run(argv: t.Sequence[str], environ: t.Optional[t.Mapping[str, str]] = None) 
         raise InvalidInputError("no action given for %s: use one of %s (see 'openqa-ctl %s --help')"
                                 % (entry.name, ", ".join(a.name for a in entry.actions), entry.name))
     action = entry.action(args["action"])
-    file_values = read_json_data(args["json_data"], entry) if args["json_data"] else {}
+    file_values, file_spellings = read_json_data(args["json_data"], entry) if args["json_data"] else ({}, set())
     flags = {k: v for k, v in args.items() if k not in CLI_ONLY and v is not None}
     raw = dict(file_values, **flags, action=action.name)
     from_file = frozenset(file_values) - frozenset(flags)
+    # events streams: each event is a line of its own, as the rulebook source gets it
+    callbacks: t.Optional[t.Dict[str, t.Callable[..., None]]] = \
+        {"sink": _print_event, "warn": _warn, "ready": _said} if entry.name == "events" else None
+    # one command, one server: without OPENQA_HOST the environment's credentials are --host's (never --to's)
     result = execute(entry, raw, check_mode=args["check"], from_json_data=from_file, environ=environ,
-                     on_retry=_warn, on_progress=_progress if sys.stderr.isatty() else None)
+                     on_retry=_warn, on_progress=_progress if sys.stderr.isatty() else _SparseProgress(
+                         os.environ if environ is None else environ),
+                     callbacks=callbacks,
+                     sole_server=True)
+    result.warnings[:0] = entry.deprecation_warnings(_spellings(argv) | file_spellings)
     return result, action.mutating
+
+
+def _print_event(event: dict) -> None:
+    """One event, one line of JSON, flushed: a pipeline reading line by line sees it at once."""
+    try:
+        sys.stdout.write(json.dumps(event, sort_keys=True) + "\n")
+        sys.stdout.flush()
+    except OSError as error:
+        raise OutputClosedError("cannot write the event stream (%s)" % (error.strerror or error)) from None
+
+
+class OutputClosedError(OpenQAError):
+    """stdout went away (the reader of a pipe ended): the stream ends."""
 
 
 def _warn(message: str) -> None:
     print("openqa-ctl: warning: %s" % render.printable(message), file=sys.stderr)
 
 
+def _said(message: str) -> None:
+    print("openqa-ctl: %s" % render.printable(message), file=sys.stderr, flush=True)
+
+
 def _progress(message: str) -> None:
     print("openqa-ctl: %s" % render.printable(message), file=sys.stderr)
+
+
+class _SparseProgress:
+    """Without a terminal (a CI log) a long wait still shows that it is alive: a progress line on stderr at
+    most once a minute (OPENQA_CTL_PROGRESS_EVERY seconds), the first after that long, so a short call
+    prints nothing."""
+
+    def __init__(self, environ: t.Mapping[str, str]) -> None:
+        try:
+            self.every = max(0.0, float(environ.get("OPENQA_CTL_PROGRESS_EVERY", "60")))
+        except ValueError:
+            self.every = 60.0
+        self.last = time.monotonic()
+
+    def __call__(self, message: str) -> None:
+        now = time.monotonic()
+        if now - self.last >= self.every:
+            self.last = now
+            print("openqa-ctl: %s" % render.printable(message), file=sys.stderr, flush=True)
+
+
+def _streamed(argv: t.Sequence[str]) -> bool:
+    words = [arg for arg in argv if not arg.startswith("-")]
+    return bool(words) and words[0] == "events"
 
 
 def _output_format(argv: t.Sequence[str]) -> str:
@@ -366,6 +425,8 @@ def _main(argv: t.Sequence[str]) -> int:
     try:
         for warning in result.warnings:
             _warn(warning)
+        if _streamed(argv) and result.status == Status.OK:
+            return 0  # the events were the output
         # a read that may change the server (build wait --max-attempts) says so when it did
         print(present(result.envelope(with_changed=mutating or result.changed), argv))
         sys.stdout.flush()

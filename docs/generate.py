@@ -139,8 +139,8 @@ def render() -> str:
            "Every module takes `action:` (the proposal's verb; `openqa_api` takes `method:` and `path:` instead) and",
            "the connection options, which are best set once",
            "per play with `module_defaults: group/openqa.client.openqa:`. A module fails when the envelope's",
-           "status is not 0 ([status codes](status-codes.md)); `status`, `msg`, `returns` and `credential_source`",
-           "are returned either way. The same verbs run on the command line as `openqa-ctl ENTRY ACTION`",
+           "status is not 0 ([status codes](status-codes.md)); `status`, `msg`, `returns`, `credential_source`",
+           "and `server` are returned either way. The same verbs run on the command line as `openqa-ctl ENTRY ACTION`",
            "(`--format json|yaml|table`). `ansible-doc openqa.client.MODULE` shows the same text.", ""]
     for name in MODULES:
         summary = markup(module_docs(name)["doc"]["short_description"])

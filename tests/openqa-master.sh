@@ -1,7 +1,8 @@
 #!/bin/sh
 # openqa-master.sh - openQA git master (web UI + REST API) on Debian 12 beside the openqa 4.6 package, for the
 # integration tests (tests/openqa-server calls it when OPENQA_TEST_VERSION=master). Derived from the recipe in
-# ../shared/openqa-master/openqa-master.sh (relative to the repository root), which also holds the tarball.
+# ../shared/openqa-master/openqa-master.sh (relative to the repository root). The master tree comes from
+# tests/vendor/openqa-master-*.tar.gz (GPL-2.0-or-later, see tests/vendor/README.md), so a fresh clone works.
 #   * code in /opt/openqa-master (a `git archive` of master), newer/missing Perl modules unpacked from .debs
 #     (bookworm + bookworm-backports, `apt-get download` + `dpkg -x`, never installed) into
 #     /opt/openqa-master/perl-root, put first in PERL5LIB;
@@ -18,7 +19,8 @@
 #   tests/openqa-master.sh installed # exit 0 if export + install were done
 #
 # Environment: OPENQA_MASTER_SRC (directory with openqa-master-*.tar.gz; default ../shared/openqa-master
-# relative to the repository root), OPENQA_GIT_DIR (export from a git dir instead), OPENQA_MASTER_DIR
+# relative to the repository root when it has one, else tests/vendor), OPENQA_GIT_DIR (export from a git dir
+# instead), OPENQA_MASTER_DIR
 # (default /opt/openqa-master), OPENQA_MASTER_PORT (9600), OPENQA_MASTER_DB (master_qa).
 #
 # API credentials after `start` (Fake auth): Demo (admin) key 1234567890ABCDEF secret 1234567890ABCDEF;
@@ -28,6 +30,8 @@ set -eu
 M="${OPENQA_MASTER_DIR:-/opt/openqa-master}"
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 SRC="${OPENQA_MASTER_SRC:-$ROOT/../shared/openqa-master}"
+# a clone of its own (no ../shared beside it): the tarball the repository carries
+[ -n "${OPENQA_MASTER_SRC:-}" ] || ls "$SRC"/openqa-master-*.tar.gz >/dev/null 2>&1 || SRC=$ROOT/tests/vendor
 PORT="${OPENQA_MASTER_PORT:-9600}"
 URL="http://127.0.0.1:$PORT"
 DB="${OPENQA_MASTER_DB:-master_qa}"   # not "openqa_...": the 4.6 package's setup-db greps `psql -l` for "openqa"

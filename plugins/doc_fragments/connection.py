@@ -28,6 +28,10 @@ options:
       - The API key. When neither O(api_key) nor O(api_secret) is set, E(OPENQA_API_KEY) and E(OPENQA_API_SECRET) are
         used, then the section for this host in C(client.conf), looked up as openqa-cli does
         (E(OPENQA_CONFIG), C(~/.config/openqa), C(/etc/openqa), C(/usr/etc/openqa), with C(client.conf.d/*.conf)).
+      - A credential is sent only to the instance it was given for. E(OPENQA_API_KEY)/E(OPENQA_API_SECRET) belong to
+        the server E(OPENQA_HOST) names; without E(OPENQA_HOST), only to a task (or lookup, or inventory source)
+        without a O(host) of its own. A O(host) of another server (each instance of an inventory, a lookup with its
+        own O(host)) reads anonymously with a warning, and a change there fails with status 5 before it is sent.
       - The modules' result C(credential_source) says where the credentials came from.
       - Read actions work without credentials.
     type: str

@@ -7,7 +7,7 @@ from __future__ import annotations
 DOCUMENTATION = r"""
 name: openqa
 short_description: Read openQA data in templates through the modules' read-only actions
-version_added: 0.1.0
+version_added: 1.0.0
 description:
   - Runs one read-only action of an entry (V(test), V(worker), V(group), V(build)) through the same code as the
     modules (M(openqa.client.openqa_test), M(openqa.client.openqa_worker), M(openqa.client.openqa_group),
@@ -16,10 +16,15 @@ description:
     (O(openqa.client.openqa_build#module:id), O(openqa.client.openqa_build#module:group), ...).
   - Actions that change something (V(test restart), V(test stop), V(test clone), V(test comment),
     V(build restart), V(build new)) are refused; use the modules for them.
+  - Options that make a reading action change something are refused too (V(build wait) with
+    O(openqa.client.openqa_build#module:max_attempts) restarts failures); a lookup that ran such an action in
+    check mode would pass a gate the real action fails.
   - The lookup runs on the controller; the connection options, their defaults and the credentials lookup
     (environment, C(client.conf)) are those of the modules.
   - A failure (unknown job, bad input, unreachable server, ...) raises an error with the message the module would
     give.
+  - A lookup never waits, it runs in check mode. V(build wait) or V(test wait) on jobs still pending raises an
+    error with status 10 (cannot know yet), never a pass; on final jobs it answers as the module does.
   - C(lookup) gives the action's result; C(query) (or O(ignore:wantlist=true)) gives a list holding that one result.
 options:
   _terms:
@@ -112,8 +117,15 @@ class LookupModule(LookupBase):
         # vaulted values arrive as Ansible's string wrappers; the client wants plain text
         raw = {name: str(value) if isinstance(value, str) else value for name, value in raw.items()}
         raw.update({names[key]: value for key, value in kwargs.items()}, action=action.name)
+        changing = [name for name in action.mutating_options
+                    if raw.get(name) is not None and not entry.option(name).is_default(raw[name])]
+        if changing:
+            raise AnsibleLookupError("openqa lookup: '%s %s' with %s changes the server and a lookup only reads: "
+                                     "use the openqa.client.openqa_%s module (action=%s)"
+                                     % (entry.name, action.name, ", ".join(changing), entry.name, action.name))
         # check mode: even a wrongly declared action could not post anything
         result = execute(entry, raw, check_mode=True)
+        result.warnings[:0] = entry.deprecation_warnings(set(kwargs))
         for warning in result.warnings:
             display.warning(task_wording(entry, warning))
         if result.status != Status.OK:

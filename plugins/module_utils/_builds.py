@@ -30,13 +30,17 @@ from ansible_collections.openqa.client.plugins.module_utils.envelope import (
 from ansible_collections.openqa.client.plugins.module_utils._job_reads import (
     MAX_CLONE_HOPS,
     OK_RESULTS,
+    first_failed_module,
     group_filter,
     id_list,
     is_final,
     job_status,
+    relative_ids,
+    resolve_group,
     search_pages,
 )
 from ansible_collections.openqa.client.plugins.module_utils._api import file_pairs
+from ansible_collections.openqa.client.plugins.module_utils._preflight import predict_isos, verify_write_access
 from ansible_collections.openqa.client.plugins.module_utils._restart import restart_jobs, used_up_note
 from ansible_collections.openqa.client.plugins.module_utils._spec import Action, Entry, Option
 from ansible_collections.openqa.client.plugins.module_utils._waiting import then_wait, wait_for_jobs
@@ -59,20 +63,15 @@ STATUS_GROUPS = ("failure", "ok")
 # What identifies a scheduled build: the settings POST isos requires, and BUILD.
 PRODUCT_SETTINGS = ("DISTRI", "VERSION", "FLAVOR", "ARCH")
 BUILD_IDENTITY = PRODUCT_SETTINGS + ("BUILD",)
-# Jobs in these results no longer stand for a scheduled build: new may schedule it again.
-DROPPED_RESULTS = frozenset({"obsoleted", "user_cancelled"})
+# Jobs in these results no longer stand for a scheduled build: new may schedule it again. A job a person
+# cancelled (user_cancelled) still stands: their decision is left alone unless force.
+DROPPED_RESULTS = frozenset({"obsoleted"})
+CANCELLED_BY_A_PERSON = "user_cancelled"
+# What openQA makes of the rest of a cluster when one of its jobs is cancelled.
+CANCELLED_ALONG = frozenset({"skipped", "parallel_failed"})
 
 
 # ---------------------------------------------------------------- build identity
-
-
-def _group_param(group: t.Optional[str], groupid: t.Optional[int]) -> t.Dict[str, t.Any]:
-    """--group takes a name or an id (all digits); openQA's job listing filters by either."""
-    if groupid is not None:
-        return {"groupid": groupid}
-    if group is None:
-        return {}
-    return dict([group_filter(group)])
 
 
 def _describe(params: t.Mapping[str, t.Any]) -> str:
@@ -92,7 +91,7 @@ def latest_jobs(client: Client, params: t.Mapping[str, t.Any],
     the jobs it was restarted from), read from the same listing.
     """
     query: t.Dict[str, t.Any] = {"build": params["id"]}
-    query.update(_group_param(params.get("group"), params.get("groupid")))
+    query.update(resolve_group(client, params.get("group"), params.get("groupid"))[0])
     query.update((key, params[key]) for key in ("distri", "version") if params.get(key) is not None)
     listed = search_pages(client, query, page_size=PAGE_SIZE)
     newest: t.Dict[tuple, dict] = {}
@@ -199,10 +198,6 @@ def select_jobs(jobs: t.Iterable[dict], params: t.Mapping[str, t.Any]) -> t.List
     return [job for job in jobs if all(_matches(job, key, value) for key, value in filters)]
 
 
-def _first_failed_module(job: dict) -> t.Optional[str]:
-    return next((module["name"] for module in job.get("modules") or [] if module.get("result") == "failed"), None)
-
-
 def _test_entry(job: dict, with_flavor: bool) -> dict:
     word = job_status(job)
     settings = job.get("settings") or {}
@@ -212,7 +207,7 @@ def _test_entry(job: dict, with_flavor: bool) -> dict:
     if with_flavor:
         entry["flavor"] = settings.get("FLAVOR")
     if _status_matches(word, "failure"):
-        entry["failure"] = _first_failed_module(job)
+        entry["failure"] = first_failed_module(job)
     return entry
 
 
@@ -230,10 +225,8 @@ def _by_test_name(jobs: t.Iterable[dict]) -> t.List[dict]:
     return [{"name": name, "tests": grouped[name]} for name in sorted(grouped)]
 
 
-def _existing_build(client: Client, params: t.Mapping[str, t.Any],
-                    runs: t.Optional[t.Dict[int, int]] = None) -> t.List[dict]:
-    """The build's latest jobs, one build only: a gate must not judge another group's jobs."""
-    jobs = latest_jobs(client, params, runs)
+def _existing_build(client: Client, params: t.Mapping[str, t.Any], jobs: t.List[dict]) -> t.List[dict]:
+    """The build's latest jobs (from latest_jobs), one build only: a gate must not judge another group's jobs."""
     if not jobs:
         raise NotFoundError("unknown build: no job has %s on %s" % (_describe(params), client.base_url))
     require_one_build(params, jobs)
@@ -276,21 +269,25 @@ def search(client: Client, params: dict) -> Result:
 
 def _resolve_group_id(client: Client, params: t.Mapping[str, t.Any]) -> int:
     if params["groupid"] is not None:
-        return params["groupid"]
-    group = params["group"]
-    if group is None:
+        return params["groupid"]  # an unknown id: the group's build listing answers 404, see search
+    if params["group"] is None:
         raise InvalidInputError("'build search' needs --groupid or --group: builds are searched within a group")
-    key, value = group_filter(group)
+    key, value = group_filter(params["group"])
     if key == "groupid":
         return value
-    matches = [g for g in client.get("job_groups") if g.get("name") == group]
-    if not matches:
-        raise NotFoundError("unknown group: there is no job group named %r on %s" % (group, client.base_url))
-    return int(matches[0]["id"])
+    return int(_one_group(resolve_group(client, name=value)[1], value)["id"])
+
+
+def _one_group(groups: t.Sequence[dict], given: t.Any) -> dict:
+    """A group name shared by groups under different parents names no single group."""
+    if len(groups) > 1:
+        raise AmbiguousError("ambiguous options: groups %s are all named %r (under different parent groups): "
+                             "give the group's id instead" % (id_list(int(g["id"]) for g in groups), given))
+    return groups[0]
 
 
 def info(client: Client, params: dict) -> Result:
-    jobs = _existing_build(client, params)
+    jobs = _existing_build(client, params, latest_jobs(client, params))
     grouped = _by_test_name(select_jobs(jobs, params))
     if params["bugs"]:
         _add_bug_references(client, grouped)
@@ -309,18 +306,41 @@ def _add_bug_references(client: Client, grouped: t.List[dict]) -> None:
             test["bug"] = references[-1]
 
 
-def _within_attempts(jobs: t.Iterable[dict], runs: t.Mapping[int, int],
-                     max_attempts: t.Optional[int]) -> t.Tuple[t.Dict[int, dict], t.List[int]]:
-    """The jobs to restart by id, and those left alone: "retry each failure once" for a pipeline that
-    reruns means a scenario that has run max_attempts times stays as it is."""
+def _restartable(jobs: t.Iterable[dict], runs: t.Mapping[int, int],
+                 params: t.Mapping[str, t.Any]) -> t.Tuple[t.Dict[int, dict], t.List[str]]:
+    """The jobs to restart by id, and notes naming those left alone: "retry each failure once" for a
+    pipeline that reruns means a scenario that has run max_attempts times stays as it is, and a job a
+    person cancelled stays cancelled unless force."""
     todo: t.Dict[int, dict] = {}
     used_up: t.List[int] = []
-    for job in sorted(jobs, key=lambda job: int(job["id"])):
+    jobs = sorted(jobs, key=lambda job: int(job["id"]))
+    cancelled = [] if params["force"] else _cancelled_by_a_person(jobs)
+    max_attempts = params["max_attempts"]
+    for job in jobs:
+        if int(job["id"]) in cancelled:
+            continue
         if max_attempts is not None and runs.get(int(job["id"]), 1) >= max_attempts:
             used_up.append(int(job["id"]))
         else:
             todo[int(job["id"])] = job
-    return todo, used_up
+    notes = ["not restarted, cancelled by a person (force restarts them): %s" % id_list(cancelled)] if cancelled else []
+    notes += [used_up_note(max_attempts, used_up)] if used_up else []
+    return todo, notes
+
+
+def _cancelled_by_a_person(jobs: t.Sequence[dict]) -> t.List[int]:
+    """The jobs a person cancelled, and those openQA cancelled with them (a chained child skipped, a
+    parallel sibling failed): restarting any of them would restart the cluster the person stopped."""
+    cancelled = {int(job["id"]) for job in jobs if job.get("result") == CANCELLED_BY_A_PERSON}
+    followers = [job for job in jobs if job.get("result") in CANCELLED_ALONG]
+    grown = True
+    while grown:
+        grown = False
+        for job in followers:
+            if int(job["id"]) not in cancelled and cancelled.intersection(relative_ids(job)):
+                cancelled.add(int(job["id"]))
+                grown = True
+    return sorted(cancelled)
 
 
 def _restart_listed(client: Client, params: t.Mapping[str, t.Any], jobs: t.Dict[int, dict]) -> Result:
@@ -338,8 +358,8 @@ def restart(client: Client, params: dict) -> Result:
         return Result(returns={"ids": [], "clones": {}, "found": False}, message="no build found")
     require_one_build(params, jobs)
     selected = select_jobs(jobs, params)
-    finished, used_up = _within_attempts([job for job in selected if is_final(job)], runs, params["max_attempts"])
-    note = used_up_note(params["max_attempts"], used_up) if used_up else ""
+    finished, notes = _restartable([job for job in selected if is_final(job)], runs, params)
+    note = "; ".join(notes)
     if not finished:
         pending = sum(1 for job in jobs if not is_final(job))
         reason = note or "no finished job of the build matches the filters"
@@ -348,26 +368,26 @@ def restart(client: Client, params: dict) -> Result:
             reason += " (%d of its jobs are still scheduled or running)" % pending
         return Result(returns={"ids": [], "clones": {}, "found": True}, message="nothing to restart: %s" % reason)
     result = _restart_listed(client, params, finished)
-    plain_success = result.status == Status.OK and not client.check_mode
-    message = "ok" if plain_success else result.message
-    if note:
-        message = "%s; %s" % (message, note)
+    # as test restart words it: what was restarted as what
+    message = "; ".join([result.message] + notes)
     return Result(returns=dict(result.returns, found=True), status=result.status, changed=result.changed,
                   message=message, warnings=result.warnings)
 
 
 class _RetryFailures:
-    """build wait --max-attempts: once every job is final, restart the not-ok ones whose scenario has run
-    fewer than max_attempts times (in one POST, from the listing in hand) and wait for them in the same
-    polls; "retry each failure once" is then one step with no listing of its own."""
+    """build wait --max-attempts: as soon as jobs are final and not ok (their cluster final too), restart
+    those whose scenario has run fewer than max_attempts times (in one POST, from the listing in hand) and
+    wait for them in the same polls; "retry each failure once" is then one step with no listing of its own."""
 
     def __init__(self, client: Client, params: t.Mapping[str, t.Any], runs: t.Dict[int, int]) -> None:
         self.client = client
         self.params = params
         self.runs = runs
         self.clones: t.Dict[int, int] = {}
+        # restarts another run made of the same jobs at the same time: followed, but not this run's change
+        self.meanwhile: t.Dict[int, int] = {}
         self.would_restart: t.List[int] = []
-        self.used_up: t.List[int] = []
+        self.left_alone: t.List[str] = []
         self.failure: t.Optional[Result] = None
         self.warnings: t.List[str] = []
         self.answer: t.Callable[[], t.Any] = list
@@ -376,7 +396,7 @@ class _RetryFailures:
         self.answer = answer  # after an error: the build as the wait knew it (a restart is "scheduled")
         if self.failure is not None:
             return {}  # a restart was refused: nothing more is tried, the restarts it made were waited for
-        eligible, self.used_up = _within_attempts(bad.values(), self.runs, self.params["max_attempts"])
+        eligible, self.left_alone = _restartable(bad.values(), self.runs, self.params)
         if not eligible:
             return {}
         try:
@@ -393,43 +413,54 @@ class _RetryFailures:
             return {}
         made = {old: new for old, new in clones.items() if new}
         self.runs.update((new, self.runs.get(old, 1) + 1) for old, new in made.items())
-        self.clones.update(made)
+        # restart_jobs reports changed only for what its own request cloned ("already cloned" is the other run)
+        (self.clones if outcome.changed else self.meanwhile).update(made)
         if outcome.status != Status.OK:
             self.failure = outcome  # the status; the restarts made despite it are followed like the others
         return made
 
     def restarted(self) -> str:
-        return "restarted %s (max_attempts %d)" % (
-            ", ".join("%d as %d" % item for item in sorted(self.clones.items())), self.params["max_attempts"])
+        parts = [("restarted %s" if mapping is self.clones else "already restarted (meanwhile, by another run) %s")
+                 % ", ".join("%d as %d" % item for item in sorted(mapping.items()))
+                 for mapping in (self.clones, self.meanwhile) if mapping]
+        return "%s (max_attempts %d)" % ("; ".join(parts), self.params["max_attempts"])
 
     def outcome(self, waited: Result) -> Result:
         if self.would_restart:
-            return Result(returns=waited.returns, warnings=self.warnings,
-                          message="check mode: would restart %s (max_attempts %d) and wait for them" % (
-                              id_list(self.would_restart), self.params["max_attempts"]))
+            return Result(returns=waited.returns, warnings=self.warnings, status=Status.UNDECIDED,
+                          message="; ".join(["check mode: cannot know yet: would restart %s (max_attempts %d) and "
+                                             "wait for them" % (id_list(self.would_restart),
+                                                                self.params["max_attempts"])]
+                                            + self.left_alone + _still_pending(waited)))
         if self.failure is not None:
             return Result(returns=waited.returns, status=self.failure.status, changed=bool(self.clones),
                           warnings=self.warnings, message="%s; then restarting failed: %s" % (
-                              self.restarted() if self.clones else "finished, not ok", self.failure.message))
-        message = waited.message
-        if self.used_up:
-            message += "; " + used_up_note(self.params["max_attempts"], self.used_up)
-        if self.clones:
+                              self.restarted() if self.clones or self.meanwhile else "finished, not ok",
+                              self.failure.message))
+        message = "; ".join([waited.message] + self.left_alone)
+        if self.clones or self.meanwhile:
             message = "%s; %s" % (self.restarted(), message)
         return Result(returns=waited.returns, status=waited.status, changed=bool(self.clones),
                       warnings=self.warnings + waited.warnings, message=message)
 
 
+def _still_pending(waited: Result) -> t.List[str]:
+    """What a check-mode wait said about the jobs still pending, beside what it would restart."""
+    prefix = "check mode: cannot know yet: "
+    if waited.status == Status.UNDECIDED and waited.message.startswith(prefix):
+        return [waited.message[len(prefix):]]
+    return []
+
+
 def wait(client: Client, params: dict) -> Result:
     runs: t.Dict[int, int] = {}
-    try:
-        jobs = _existing_build(client, params, runs)
-    except NotFoundError:
-        if not client.check_mode:
-            raise
-        # after a check-mode 'build new' the build is not there: nothing to wait for, not an error
-        return Result(returns=[], message="check mode: not waiting: no job has %s yet (in check mode nothing "
-                      "is scheduled)" % _describe(params))
+    jobs = latest_jobs(client, params, runs)
+    if not jobs and client.check_mode:
+        # after a check-mode 'build new' the build is not there: no verdict yet, and not an error either
+        return Result(returns=[], status=Status.UNDECIDED, message="check mode: cannot know yet: no job has %s "
+                      "yet (in check mode nothing is scheduled; without a step that schedules it, it is an "
+                      "unknown build)" % _describe(params))
+    jobs = _existing_build(client, params, jobs)
     selected = select_jobs(jobs, params)
     if not selected:
         return Result(returns=[], message="no job of the build matches the filters")
@@ -473,23 +504,28 @@ def _product_name(settings: t.Mapping[str, str]) -> str:
     return "%s build %s" % ("-".join(settings.get(k, "?") for k in PRODUCT_SETTINGS), settings.get("BUILD"))
 
 
-def _scheduled_jobs(client: Client, settings: t.Mapping[str, str]) -> t.List[int]:
-    """Ids of the current jobs of this product and build that still stand (not cancelled, obsoleted
-    nor replaced by a restart); TEST and MACHINE, when given, narrow it as they narrow POST isos."""
-    query = {key.lower(): settings[key] for key in BUILD_IDENTITY}
-    query.update(_group_param(settings.get("_GROUP_ID") or settings.get("_GROUP"), None))
+def _scheduled_jobs(client: Client, settings: t.Mapping[str, str]) -> t.Dict[int, dict]:
+    """The current jobs of this product and build that still stand (not obsoleted nor replaced by a
+    restart), by id; TEST and MACHINE, when given, narrow it as they narrow POST isos."""
+    query: t.Dict[str, t.Any] = {key.lower(): settings[key] for key in BUILD_IDENTITY}
+    # openQA stores a job's DISTRI lower-cased (JobSettings) and GET jobs compares it exactly
+    query["distri"] = settings["DISTRI"].lower()
+    if settings.get("_GROUP_ID"):
+        query["groupid"] = int(settings["_GROUP_ID"])  # digits: checked by _resolve_group_of_new
+    elif settings.get("_GROUP"):
+        query["group"] = settings["_GROUP"]
     tests = set(_alternatives(settings.get("TEST", "")))
     machines = set(_alternatives(settings.get("MACHINE", "")))
-    ids = []
+    standing = {}
     # paged with explicit limits: newer openQA cuts an unlimited listing at 1000 jobs
     for job in search_pages(client, query, page_size=PAGE_SIZE).values():
-        if job.get("clone_id") or job.get("state") == "cancelled" or job.get("result") in DROPPED_RESULTS:
+        if job.get("clone_id") or job.get("result") in DROPPED_RESULTS:
             continue
         if (tests and job.get("test") not in tests) or \
                 (machines and (job.get("settings") or {}).get("MACHINE") not in machines):
             continue
-        ids.append(int(job["id"]))
-    return sorted(ids)
+        standing[int(job["id"])] = job
+    return standing
 
 
 def new(client: Client, params: dict) -> Result:
@@ -500,18 +536,22 @@ def new(client: Client, params: dict) -> Result:
         raise InvalidInputError("missing parameters: %s: 'build new' needs DISTRI, VERSION, FLAVOR, ARCH (as "
                                 "POST isos does) and BUILD (the build's identity); give them with --vars KEY=VALUE"
                                 % " ".join(missing))
-    group_id = _resolve_group_of_new(client, settings)
-    existing = _scheduled_jobs(client, settings)
+    group = _resolve_group_of_new(client, settings)
+    standing = _scheduled_jobs(client, settings)
+    existing = sorted(standing)
     if existing and not params["force"]:
+        cancelled = [job_id for job_id in existing if standing[job_id].get("result") == CANCELLED_BY_A_PERSON]
+        by_a_person = "; %s cancelled by a person, which is left alone" % id_list(cancelled) if cancelled else ""
         result = Result(returns={"ids": existing, "scheduled_product_id": None},
-                        message="already scheduled: %d jobs of %s; force schedules it again"
-                        % (len(existing), _product_name(settings)))
+                        message="already scheduled: %d jobs of %s%s; force schedules it again"
+                        % (len(existing), _product_name(settings), by_a_person))
         return _wait_for_build(client, params, result)
     if client.check_mode:
-        templates = _predict_isos(client, settings, group_id)
-        return Result(returns={"ids": [], "scheduled_product_id": None}, changed=True,
-                      message="would schedule %s (POST isos): %d job templates match"
-                      % (_product_name(settings), templates))
+        jobs = predict_isos(client, settings, group, _product_name(settings))
+        unverified = verify_write_access(client, "scheduling %s (POST isos)" % _product_name(settings))
+        return Result(returns={"ids": [], "scheduled_product_id": None}, changed=True, warnings=unverified,
+                      message="would schedule %s (POST isos): %d jobs, one per matching job template"
+                      % (_product_name(settings), jobs))
     result = _post_isos(client, settings, pairs, existing)
     if params["wait"] and result.status == Status.OK and settings.get("async") not in (None, "", "0"):
         started = time.monotonic()
@@ -520,50 +560,20 @@ def new(client: Client, params: dict) -> Result:
     return _wait_for_build(client, params, result)
 
 
-def _resolve_group_of_new(client: Client, settings: t.Mapping[str, str]) -> t.Optional[int]:
-    """The id of the group POST isos is given, read before posting: openQA would schedule a product (and
+def _resolve_group_of_new(client: Client, settings: t.Mapping[str, str]) -> t.Optional[dict]:
+    """The group POST isos is given, read before posting: openQA would schedule a product (and
     for an unknown name, jobs of every group) rather than refuse an unknown group."""
-    if settings.get("_GROUP_ID"):
-        field, value, described = "id", settings["_GROUP_ID"].strip(), settings["_GROUP_ID"]
-    elif settings.get("_GROUP"):
-        field, value, described = "name", settings["_GROUP"], "named %r" % settings["_GROUP"]
-    else:
+    group_id, name = settings.get("_GROUP_ID", "").strip(), settings.get("_GROUP")
+    if not group_id and not name:
         return None
-    found = [group for group in client.get("job_groups") if str(group.get(field)) == value]
-    if not found:
-        raise NotFoundError("unknown group: there is no job group %s on %s; nothing was scheduled"
-                            % (described, client.base_url))
-    return int(found[0]["id"])
-
-
-def _predict_isos(client: Client, settings: t.Mapping[str, str], group_id: t.Optional[int]) -> int:
-    """Check mode: what POST isos would refuse, read beforehand, failing as the real run would fail;
-    returns how many job templates would be scheduled."""
-    name = _product_name(settings)
-    # POST isos matches DISTRI lower-cased and a product VERSION of * as any version
-    products = [p for p in client.get("products", {"distri": settings["DISTRI"].lower(), "flavor": settings["FLAVOR"],
-                                                   "arch": settings["ARCH"]}).get("Products") or []
-                if p.get("version") in (settings["VERSION"], "*")]
-    if not products:
-        raise InvalidInputError("openQA would schedule nothing: no products found for %s-%s-%s-%s; check DISTRI, "
-                                "VERSION, FLAVOR and ARCH against its products"
-                                % tuple(settings[key] for key in PRODUCT_SETTINGS))
-    query: t.Dict[str, t.Any] = {"arch": settings["ARCH"]}
-    query.update({"group_id": group_id} if group_id is not None else {})
-    product_ids = {p.get("id") for p in products}
-    templates = [tpl for tpl in client.get("job_templates", query).get("JobTemplates") or []
-                 if (tpl.get("product") or {}).get("id") in product_ids]
-    if not templates:
-        raise NotFoundError("no job templates: openQA would find no templates for %s; check --group and the "
-                            "group's job templates for %s" % (name, name))
-    tests = set(_alternatives(settings.get("TEST", "")))
-    machines = set(_alternatives(settings.get("MACHINE", "")))
-    matching = [tpl for tpl in templates if (not tests or (tpl.get("test_suite") or {}).get("name") in tests)
-                and (not machines or (tpl.get("machine") or {}).get("name") in machines)]
-    if not matching:
-        raise RefusedError("openQA would schedule no job for %s: no job template matches (check --group, TEST "
-                           "and MACHINE)" % name, returns={"ids": [], "scheduled_product_id": None})
-    return len(matching)
+    if group_id and not (group_id.isascii() and group_id.isdigit()):
+        raise InvalidInputError("_GROUP_ID=%s is not a group id: give the id's digits, or the name as --group"
+                                % group_id)
+    try:
+        _query, groups = resolve_group(client, groupid=int(group_id)) if group_id else resolve_group(client, name=name)
+    except NotFoundError as error:
+        raise NotFoundError("%s; nothing was scheduled" % error.message) from None
+    return _one_group(groups, group_id or name)
 
 
 def _wait_for_build(client: Client, params: t.Mapping[str, t.Any], result: Result) -> Result:
@@ -638,13 +648,16 @@ def _interpret_isos_answer(settings: t.Mapping[str, str], answer: t.Mapping[str,
         message = "openQA created %d jobs and failed %d: %s" % (len(ids), len(failed), _failure_text(failed))
         return Result(returns=returns, status=Status.REFUSED, changed=True, message=message)
     if "ids" not in answer:
-        return Result(returns=returns, changed=True, warnings=[
+        return Result(returns=returns, changed=True, message="scheduled %s asynchronously as scheduled product %s"
+                      % (_product_name(settings), answer.get("scheduled_product_id")), warnings=[
             "scheduled asynchronously (async): openQA creates the jobs later; see GET isos/%s, or add --wait"
             % answer.get("scheduled_product_id")])
     if not ids:
         raise RefusedError("openQA scheduled no job for %s: no job template matches (check --group, TEST "
                            "and MACHINE)" % _product_name(settings), returns=returns)
-    return Result(returns=returns, changed=True)
+    # every mutating action says what it did, as test restart does
+    return Result(returns=returns, changed=True, message="scheduled %s as jobs %s (scheduled product %s)"
+                  % (_product_name(settings), id_list(ids), answer.get("scheduled_product_id")))
 
 
 def _failure_text(failed: t.Sequence[t.Mapping[str, t.Any]]) -> str:
@@ -666,7 +679,8 @@ ENTRY = Entry(
     help="a build: the jobs sharing a BUILD value in a group",
     options=(
         Option("id", "The BUILD value (e.g. 20261127)."),
-        Option("group", "Job group name or id (all digits). new: the group whose job templates are scheduled."),
+        Option("group", "Job group name (exact, case included, as openQA matches it) or id (all digits); an "
+               "unknown group is status 2. new: the group whose job templates are scheduled."),
         Option("groupid", "Job group id; 0 means jobs without a group.", type="int", minimum=0),
         Option("distri", "Narrow to this DISTRI (search, info, restart, wait)."),
         Option("version", "Narrow to this VERSION (search, info, restart, wait)."),
@@ -683,16 +697,18 @@ ENTRY = Entry(
                type="keyvalue", aliases=("var",)),
         Option("param_file", "new: KEY=PATH, send KEY with the content of the file PATH (e.g. "
                "SCENARIO_DEFINITIONS_YAML=scenarios.yaml); repeat it.", multiple=True, commas=False),
-        Option("force", "new: schedule even when the build is already scheduled; restart: as test restart "
-               "(missing assets, directly chained parents).", type="bool", default=False),
+        Option("force", "new: schedule even when the build is already scheduled (jobs a person cancelled count "
+               "as scheduled); restart, wait: as test restart (missing assets, directly chained parents), and "
+               "restart jobs a person cancelled.", type="bool", default=False),
         Option("skip_parents", "restart: do not restart failed chained parents.", type="bool", default=False),
         Option("skip_children", "restart: do not restart children.", type="bool", default=False),
         Option("skip_ok_result_children", "restart: do not restart passed or softfailed children.",
                type="bool", default=False),
         Option("max_attempts", "restart: leave a job alone when its clone chain already holds this many runs "
                "(the job and those it was restarted from), so that a rerun of a pipeline retries each "
-               "failure only so often: 2 restarts a scenario's first failure once. wait: once every job is "
-               "final, restart those not ok by the same rule (and the restart options) and wait for them too.",
+               "failure only so often: 2 restarts a scenario's first failure once. wait: as soon as a job is "
+               "final and not ok (and its cluster final), restart it by the same rule (and the restart options) "
+               "and wait for it too.",
                type="int", minimum=1),
         Option("limit", "search: how many of the group's newest builds to look through.", type="int",
                default=500),
@@ -719,6 +735,6 @@ ENTRY = Entry(
                "when one is not ok",
                options=IDENTITY + SELECTION + ("timeout", "interval", "max_attempts", "force", "skip_parents",
                                                "skip_children", "skip_ok_result_children"), required=("id",),
-               conflicts=(("group", "groupid"),)),
+               conflicts=(("group", "groupid"),), mutating_options=("max_attempts",)),
     ),
 )

@@ -11,6 +11,7 @@ import shlex
 import typing as t
 from urllib.parse import quote, urlsplit
 
+from ansible_collections.openqa.client.plugins.module_utils.config import display_url
 from ansible_collections.openqa.client.plugins.module_utils.envelope import (
     AmbiguousError,
     AuthError,
@@ -23,6 +24,7 @@ from ansible_collections.openqa.client.plugins.module_utils.envelope import (
     UnreachableError,
     failed_after,
 )
+from ansible_collections.openqa.client.plugins.module_utils._preflight import verify_write_access
 from ansible_collections.openqa.client.plugins.module_utils._job_reads import (
     DEPENDENCY_TYPES,
     id_list,
@@ -77,11 +79,13 @@ def clone(client: Client, params: dict) -> Result:
                           message="already cloned: job %d with these settings exists as %d (force clones again)"
                           % (source_id, existing[source_id]))
     if client.check_mode:
+        unverified = verify_write_access(target, "cloning %s to %s (POST jobs)"
+                                         % (id_list(sorted(posts)), target.base_url))
         shown = _as_shown(client, posts)
         returns = dict(_shape(source_id, {job_id: None for job_id in posts}), settings=shown,
                        command=clone_job_command(client, target, source_id, params),
                        export_command=_export_command(target, {int(k): v for k, v in shown.items()}))
-        return Result(returns=returns, changed=True,
+        return Result(returns=returns, changed=True, warnings=unverified,
                       message="would clone %s to %s" % (id_list(sorted(posts)), target.base_url))
     ids, lost = _post_clones(target, posts, source_id, params["force"])
     result = Result(returns=_shape(source_id, ids), changed=True, warnings=_missing_warning(missing) + lost,
@@ -118,13 +122,15 @@ def _clone_repeatedly(client: Client, target: Client, params: dict, source_id: i
     repeat = params["repeat"]
     clusters = [_repeat_posts(posts, number, repeat) for number in range(1, repeat + 1)]
     if client.check_mode:
+        unverified = verify_write_access(target, "cloning %s to %s (POST jobs)"
+                                         % (id_list(sorted(posts)), target.base_url))
         existing = [{} if params["force"] else _existing_clones(target, cluster) for cluster in clusters]
         todo = [cluster for cluster, found in zip(clusters, existing, strict=True) if source_id not in found]
         shown = [_as_shown(client, c) for c in todo]
         returns = dict(_shape(source_id, {job_id: None for job_id in posts}), settings=shown,
                        command=clone_job_command(client, target, source_id, params),
                        export_command=[_export_command(target, {int(k): v for k, v in c.items()}) for c in shown])
-        return Result(returns=returns, changed=bool(todo), message="would clone %s %d times to %s"
+        return Result(returns=returns, changed=bool(todo), warnings=unverified, message="would clone %s %d times to %s"
                       % (id_list(sorted(posts)), len(todo), target.base_url))
     repeats: t.List[dict] = []
     warnings = _missing_warning(missing)
@@ -265,8 +271,9 @@ def _destination(client: Client, to: t.Any) -> t.Any:
         return client
     if not to.api_key:
         # cloning needs an operator's key there; fail before any request rather than post anonymously
-        raise AuthError("no credentials for the destination %s: give to_api_key and to_api_secret, a [%s] section "
-                        "in client.conf, or OPENQA_API_KEY/OPENQA_API_SECRET" % (to.url, urlsplit(to.url).netloc))
+        raise AuthError("no credentials for the destination %s: give to_api_key and to_api_secret or a [%s] section "
+                        "in client.conf (OPENQA_API_KEY/OPENQA_API_SECRET go to --to only when OPENQA_HOST names it)"
+                        % (display_url(to.url), urlsplit(to.url).netloc.rsplit("@", 1)[-1]))
     return client.for_host(to.url, to.api_key, to.api_secret)
 
 

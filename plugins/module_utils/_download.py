@@ -154,6 +154,14 @@ def _details(client: Client, job_id: int) -> dict:
     return job
 
 
+def fetch_job_file(client: Client, job_id: int, name: str, target: str, limit: t.Optional[int]) -> t.Tuple[str, int]:
+    """One file of the job's results (``/tests/N/file/NAME``) streamed to ``target`` as download fetches files:
+    ``("downloaded", bytes)``, or ``("too large", bytes)`` with nothing kept when it exceeds ``limit``; a file
+    the job does not have is NotFoundError. For verbs that read a log (test label). ``limit`` None is the
+    answer cap (max_answer_mb); the deadline bounds the file as any answer."""
+    return Fetcher(client, check_mode=False).fetch(Wanted(file_path(job_id, name), target, limit))
+
+
 def download(client: Client, params: dict) -> Result:
     """A job's logs, results and (optionally) assets into DEST; files already complete are not fetched again."""
     job_id = one_id(params, "download")

@@ -3,7 +3,7 @@
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 # Private to this collection: no API promise, it may change in any release.
 """One file of a job's results, bounded and never written through a link: ``Fetcher`` streams it to disk
-(``test download``), ``read_artifact`` reads it into memory.
+(``test download``, and ``test label`` through ``_download.fetch_job_file``).
 
 A file streams to ``NAME.part`` and is renamed when complete, so memory stays flat and an interrupted
 run leaves no half file under a final name. ``NAME.part`` is always a fresh file, created exclusively
@@ -18,7 +18,6 @@ asset_size_limit for assets) and the deadline, for the file with all its request
 
 from __future__ import annotations
 
-import io
 import os
 import re
 import stat
@@ -273,21 +272,6 @@ def _require_ok(client: Client, response: t.Any, source: str) -> None:
         raise NotFoundError("GET %s: not found" % source)
     if not response.ok:
         client.decode(response, "GET", source)
-
-
-def read_artifact(client: Client, job_id: int, name: str) -> bytes:
-    """One file of a job's results (``autoinst-log.txt``, ``vars.json``), in memory: bounded by the answer cap
-    (max_answer_mb, AnswerTooLarge past it) and the deadline, like any answer; NotFoundError when missing."""
-    source = file_path(job_id, name)
-    give_up_at = time.monotonic() + client.deadline
-    response = send_following(client, source, {}, give_up_at)
-    try:
-        _require_ok(client, response, source)
-        buffer = io.BytesIO()
-        client.receive(response, "GET", source, buffer.write, give_up_at=give_up_at)
-    finally:
-        response.close()
-    return buffer.getvalue()
 
 
 def _transfer_errors() -> tuple:

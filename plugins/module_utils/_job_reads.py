@@ -9,6 +9,7 @@ Shared by the test, build and worker entries and by waiting.
 
 from __future__ import annotations
 
+import difflib
 import typing as t
 
 from ansible_collections.openqa.client.plugins.module_utils.envelope import (
@@ -114,6 +115,11 @@ def job_status(job: t.Mapping[str, t.Any]) -> str:
     return state or "unknown"
 
 
+def first_failed_module(job: t.Mapping[str, t.Any]) -> t.Optional[str]:
+    """The name of the job's first failed test module (the listing's ``modules``), or None."""
+    return next((module["name"] for module in job.get("modules") or [] if module.get("result") == "failed"), None)
+
+
 def is_final(job: t.Mapping[str, t.Any]) -> bool:
     return job.get("state") in FINAL_STATES
 
@@ -205,6 +211,52 @@ def group_filter(group: t.Any) -> t.Tuple[str, t.Any]:
     if text.isascii() and text.isdigit():
         return "groupid", int(text)
     return "group", text
+
+
+def resolve_group(client: Client, group: t.Any = None, groupid: t.Optional[int] = None,
+                  name: t.Optional[str] = None) -> t.Tuple[t.Dict[str, t.Any], t.List[dict]]:
+    """The ``GET jobs`` filter for the group a user named and the groups it names (``id``, ``name``; both
+    empty when none is named), after checking that it exists.
+
+    openQA filters jobs by an unknown group name or id to no job at all, and POST isos schedules every
+    group's templates for one, so an unknown group would read as "no build" or change the wrong thing:
+    it is status 2 here, naming the near matches. A name matches as openQA's job listing (``group=``) and
+    POST isos (``_GROUP``) match it, exactly and case-sensitively; digits are a group id, 0 the jobs
+    without a group; ``name`` is a name even when it is all digits (POST isos' ``_GROUP``). Several groups
+    may share a name under different parents. One request (``GET job_groups``).
+    """
+    if groupid is None and group is None and name is None:
+        return {}, []
+    key: str
+    value: t.Any
+    if name is not None:
+        key, value = "group", name
+    else:
+        key, value = ("groupid", groupid) if groupid is not None else group_filter(group)
+    if key == "groupid" and value == 0:
+        return {"groupid": 0}, [{"id": 0, "name": None}]
+    groups = [g for g in client.get("job_groups") if isinstance(g, dict)]
+    field = "id" if key == "groupid" else "name"
+    named = [g for g in groups if str(g.get(field)) == str(value)]
+    if not named and key == "groupid":
+        raise NotFoundError("unknown group: there is no job group %d on %s (openqa-ctl group search lists them)"
+                            % (value, client.base_url))
+    if not named:
+        raise NotFoundError("unknown group: there is no job group named %r on %s%s"
+                            % (value, client.base_url, _near_groups(str(value), groups)))
+    return {key: value}, named
+
+
+def _near_groups(wanted: str, groups: t.Sequence[t.Mapping[str, t.Any]]) -> str:
+    """The groups a typo or a case difference probably meant, as the end of an unknown group's message."""
+    folded = wanted.casefold()
+    close = set(difflib.get_close_matches(folded, [str(g.get("name")).casefold() for g in groups], cutoff=0.6))
+    near = [g for g in groups if str(g.get("name")).casefold() in close
+            or folded in str(g.get("name")).casefold() or str(g.get("name")).casefold() in folded]
+    rule = "; group names match exactly, case included"
+    if not near:
+        return rule + " (openqa-ctl group search lists them)"
+    return rule + ": did you mean %s?" % ", ".join("%r (id %s)" % (g.get("name"), g.get("id")) for g in near[:5])
 
 
 def search_pages(client: Client, filters: t.Mapping[str, t.Any], *, limit: t.Optional[int] = None,

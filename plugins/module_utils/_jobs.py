@@ -22,13 +22,14 @@ from ansible_collections.openqa.client.plugins.module_utils.envelope import (
 from ansible_collections.openqa.client.plugins.module_utils._clone import clone
 from ansible_collections.openqa.client.plugins.module_utils._comments import comment
 from ansible_collections.openqa.client.plugins.module_utils._download import WHAT, download
+from ansible_collections.openqa.client.plugins.module_utils._investigate import investigate
+from ansible_collections.openqa.client.plugins.module_utils._label import label
 from ansible_collections.openqa.client.plugins.module_utils._job_reads import (
     MAX_LIMIT,
     PENDING_STATES,
     clone_chain,
     get_job,
     get_jobs,
-    group_filter,
     id_list,
     is_final,
     job_status,
@@ -37,8 +38,10 @@ from ansible_collections.openqa.client.plugins.module_utils._job_reads import (
     matches_filters,
     newest_clone,
     one_id,
+    resolve_group,
     search_pages,
 )
+from ansible_collections.openqa.client.plugins.module_utils._preflight import verify_write_access
 from ansible_collections.openqa.client.plugins.module_utils._restart import restart_jobs
 from ansible_collections.openqa.client.plugins.module_utils._spec import Action, Entry, Option
 from ansible_collections.openqa.client.plugins.module_utils._waiting import then_wait, wait_for_jobs
@@ -83,7 +86,7 @@ def stop(client: Client, params: dict) -> Result:
         jobs = get_jobs(client, params["id"])
         to_cancel = [job_id for job_id in dict.fromkeys(params["id"]) if not is_final(jobs[job_id])]
     elif conditions:
-        pending = search_pages(client, dict(_server_filters(conditions), state=sorted(PENDING_STATES)),
+        pending = search_pages(client, dict(_server_filters(client, conditions), state=sorted(PENDING_STATES)),
                                limit=MAX_LIMIT)
         to_cancel = sorted(pending)
     else:
@@ -93,7 +96,9 @@ def stop(client: Client, params: dict) -> Result:
         return Result(returns=[], message="nothing to cancel: no pending job %s"
                       % ("among " + id_list(params["id"]) if params["id"] else "matches"))
     if client.check_mode:
-        return Result(returns=to_cancel, changed=True, message="would cancel %s" % id_list(to_cancel))
+        unverified = verify_write_access(client, "cancelling %s" % id_list(to_cancel))
+        return Result(returns=to_cancel, changed=True, warnings=unverified,
+                      message="would cancel %s" % id_list(to_cancel))
     if conditions and not params["reason"] and "group" not in conditions:
         return _cancel_by_conditions(client, conditions, to_cancel)
     cancelled: t.List[int] = []
@@ -149,13 +154,10 @@ def _conditions(params: t.Mapping[str, t.Any], names: t.Iterable[str]) -> t.Dict
     return {name: params[name] for name in names if params.get(name) not in (None, [], "")}
 
 
-def _server_filters(conditions: t.Mapping[str, t.Any]) -> t.Dict[str, t.Any]:
-    """Our condition names -> GET jobs query keys; a numeric group is a group id."""
+def _server_filters(client: Client, conditions: t.Mapping[str, t.Any]) -> t.Dict[str, t.Any]:
+    """Our condition names -> GET jobs query keys; a numeric group is a group id, an unknown group status 2."""
     filters = dict(conditions)
-    group = filters.pop("group", None)
-    if group is not None:
-        key, value = group_filter(group)
-        filters[key] = value
+    filters.update(resolve_group(client, filters.pop("group", None))[0])
     return filters
 
 
@@ -164,7 +166,7 @@ def _server_filters(conditions: t.Mapping[str, t.Any]) -> t.Dict[str, t.Any]:
 
 def search(client: Client, params: dict) -> Result:
     """Ids of matching jobs, newest first, among the newest ``limit`` jobs plus the pending ones."""
-    filters = _server_filters(_conditions(params, SEARCH_FILTERS))
+    filters = _server_filters(client, _conditions(params, SEARCH_FILTERS))
     since, comments = params["since"], params["comments"]
     cutoff = time.time() - since if since is not None else None
     older = (lambda job: _finished_before(job, cutoff)) if cutoff is not None else None
@@ -305,7 +307,8 @@ ENTRY = Entry(
         Option("arch", "Condition: job setting ARCH."),
         Option("test", "Condition: job setting TEST."),
         Option("machine", "Condition: job setting MACHINE."),
-        Option("group", "Condition: job group name, or its id."),
+        Option("group", "Condition: job group name (exact, case included, as openQA matches it), or its id; "
+               "an unknown group is status 2."),
         Option("state", "search: openQA job state; repeat for several.", multiple=True, choices=STATES),
         Option("result", "search: openQA job result; repeat for several.", multiple=True, choices=RESULTS),
         Option("comments", "search: text that a comment of the job contains (case-insensitive)."),
@@ -324,6 +327,21 @@ ENTRY = Entry(
         Option("text", "comment: the comment's text, e.g. 'bsc#1234: known issue'."),
         Option("remove", "comment: delete the comments with exactly this text instead of adding it.", type="bool",
                default=False),
+        Option("rules", "label: the rules, a YAML or JSON file (module: also a list), each {pattern, module, label, "
+               "retry, force_result}; the first whose pattern (a regular expression) is found in the job's reason "
+               "and autoinst-log.txt, and whose module matches its first failed module, labels it.", type="raw"),
+        Option("allow_force_result", "label: allow rules with force_result (openQA's label:force_result comment "
+               "changes the job's result); refused otherwise.", type="bool", default=False),
+        Option("log_size_limit", "label: match against autoinst-log.txt only when it is at most this large (200M, "
+               "1G), as test download's asset_size_limit. Default: 200M."),
+        Option("prio_add", "investigate: the investigation jobs get the origin's priority plus this.", type="int",
+               minimum=-(2 ** 31), default=100),
+        Option("exclude_group", "investigate: skip jobs whose '<parent group> / <group>' matches this regular "
+               "expression (openqa-investigate's exclude_group_regex)."),
+        Option("include_no_group", "investigate: also investigate jobs outside any job group.", type="bool",
+               default=False),
+        Option("conclude", "investigate: once the investigation jobs are final, return the verdict and post it "
+               "once as a comment on the origin.", type="bool", default=False),
     ),
     actions=(
         Action("restart", restart, "restart jobs (and, when failed or asked for, their parents); "
@@ -352,5 +370,11 @@ ENTRY = Entry(
                required=("id", "dest")),
         Action("comment", comment, "add a comment to each job that lacks it (or --remove it); returns the jobs "
                "changed", mutating=True, options=("id", "text", "remove"), required=("id", "text")),
+        Action("label", label, "label failed jobs by the first rule matching their reason and autoinst-log.txt "
+               "(auto-review); returns each job's outcome", mutating=True,
+               options=("id", "rules", "allow_force_result", "log_size_limit"), required=("id", "rules")),
+        Action("investigate", investigate, "clone failed jobs to tell a flaky test from a product or test "
+               "regression (openqa-investigate); returns each job's investigation", mutating=True,
+               options=("id", "prio_add", "exclude_group", "include_no_group", "conclude"), required=("id",)),
     ),
 )

@@ -20,6 +20,7 @@ from ansible_collections.openqa.client.plugins.module_utils.envelope import (
     UnreachableError,
     failed_after,
 )
+from ansible_collections.openqa.client.plugins.module_utils._preflight import verify_write_access
 from ansible_collections.openqa.client.plugins.module_utils._job_reads import (
     get_jobs,
     id_list,
@@ -73,7 +74,8 @@ def restart_jobs(client: Client, job_ids: t.List[int], *, force: bool = False, s
     if not plan.to_post:
         return plan.shaped(plan.nothing_to_do(client))
     if client.check_mode:
-        return plan.shaped(Result(returns=[], changed=True, warnings=plan.warnings,
+        unverified = verify_write_access(client, "restarting %s" % id_list(plan.to_post))
+        return plan.shaped(Result(returns=[], changed=True, warnings=plan.warnings + unverified,
                                   message="would restart %s" % id_list(plan.to_post)))
     params: t.List[t.Tuple[str, t.Any]] = [("jobs", job_id) for job_id in plan.to_post]
     flags = (("force", force), ("skip_parents", skip_parents), ("skip_children", skip_children),

@@ -13,7 +13,7 @@ import os
 import re
 import typing as t
 
-from ansible_collections.openqa.client.plugins.module_utils.config import DEFAULT_MAX_ANSWER_MB
+from ansible_collections.openqa.client.plugins.module_utils.config import DEFAULT_MAX_ANSWER_MB, display_url
 from ansible_collections.openqa.client.plugins.module_utils.envelope import (
     InvalidInputError,
     OpenQAError,
@@ -45,6 +45,9 @@ CONNECTION_NAMES = tuple(option.name for option in CONNECTION_OPTIONS)
 _FLAG = re.compile(r"(?<![\w-])--[a-z][a-z0-9_-]*")
 
 
+# Options that hold a build id (build's id, test's build condition).
+BUILD_OPTIONS = frozenset({"id", "build"})
+
 def task_wording(entry: Entry, message: str) -> str:
     """A message in command-line words ('test status' needs --id) as a task says it (action=status needs id).
 
@@ -67,8 +70,9 @@ def resolve_destination(params: t.Mapping[str, t.Any], from_json_data: t.Abstrac
                         environ: t.Optional[t.Mapping[str, str]] = None) -> t.Optional[Connection]:
     """The connection for ``to`` (clone --to) with its own credentials.
 
-    to_api_key/to_api_secret, else the destination's client.conf section, else the environment:
-    OPENQA_API_KEY/SECRET usually belong to the source, so they come last, and api_key never crosses over.
+    to_api_key/to_api_secret, else what config.resolve_connection finds for that server: the environment's
+    credentials only when ``to`` is the server OPENQA_HOST names (--to is a second instance), else its
+    client.conf section. api_key never crosses over.
     """
     key, secret = params.get("to_api_key"), params.get("to_api_secret")
     if not params.get("to"):
@@ -80,15 +84,11 @@ def resolve_destination(params: t.Mapping[str, t.Any], from_json_data: t.Abstrac
                                 % ("to_api_secret" if key else "to_api_key"))
     from ansible_collections.openqa.client.plugins.module_utils.config import resolve_connection
 
-    environ = os.environ if environ is None else environ
     json_data = {"api_key"} if {"to_api_key", "to_api_secret"} & set(from_json_data) else set()
-    without_env = {k: v for k, v in environ.items() if k not in ("OPENQA_API_KEY", "OPENQA_API_SECRET")}
     connection = resolve_connection({"host": params["to"], "api_key": key, "api_secret": secret},
-                                    frozenset(json_data), without_env)
+                                    frozenset(json_data), environ)
     if key:
         return connection._replace(credential_source="%s (to_api_key/to_api_secret)" % connection.credential_source)
-    if connection.api_key is None:
-        connection = resolve_connection({"host": params["to"]}, frozenset(), environ)
     return connection
 
 
@@ -100,8 +100,14 @@ def execute(
     environ: t.Optional[t.Mapping[str, str]] = None,
     on_retry: t.Optional[t.Callable[[str], None]] = None,
     on_progress: t.Optional[t.Callable[[str], None]] = None,
+    callbacks: t.Optional[t.Mapping[str, t.Callable]] = None,
+    sole_server: bool = False,
 ) -> Result:
-    """Validate, connect and run; every expected failure becomes a Result with its status."""
+    """Validate, connect and run; every expected failure becomes a Result with its status.
+
+    ``callbacks`` go into the params of a verb that streams (events: ``sink`` gets each event, ``warn`` each
+    warning), so the verb itself never prints. ``sole_server``: the caller is a single-server command
+    (openqa-ctl), see config.resolve_connection."""
     connection = destination = None
     try:
         action = entry.action(raw.get("action"))
@@ -110,10 +116,11 @@ def execute(
         # imported only for valid input: openqa-ctl's help, completion and input errors answer without them
         from ansible_collections.openqa.client.plugins.module_utils.config import resolve_connection
 
-        connection = resolve_connection(options, from_json_data, environ)
+        connection = resolve_connection(options, from_json_data, environ, sole_server=sole_server)
         destination = resolve_destination(params, from_json_data, environ)
         if destination:
             params["to"] = destination  # the verb gets the resolved connection, credentials included
+        params.update(callbacks or {})
         from ansible_collections.openqa.client.plugins.module_utils.client import HAS_REQUESTS, OpenQAClient
 
         if not HAS_REQUESTS:
@@ -123,7 +130,7 @@ def execute(
             read_timeout=options["request_timeout"], retries=options["retries"],
             deadline=options["deadline"], max_answer_mb=options["max_answer_mb"],
             verify=options["ca_path"] or options["validate_certs"],
-            check_mode=check_mode, on_retry=on_retry, on_progress=on_progress)
+            check_mode=check_mode, on_retry=on_retry, on_progress=on_progress, unsigned_refusal=connection.withheld)
         try:
             result = action.run(client, params)
         except (KeyError, TypeError, AttributeError, ValueError, IndexError, RecursionError) as error:
@@ -134,13 +141,29 @@ def execute(
                             % (client.base_url, type(error).__name__, str(error)[:200]))
     except OpenQAError as error:
         result = Result.from_error(error)
+    result.warnings[:0] = float_build_warnings(raw)
     if connection:
         result.warnings[:0] = connection.warnings()
         result.credential_source = connection.credential_source
+        result.server = display_url(connection.url)
     if connection and destination:
         result.warnings[:0] = destination.warnings()
-        result.credential_source += "; destination %s: %s" % (destination.url, destination.credential_source)
+        result.credential_source += "; destination %s: %s" % (display_url(destination.url),
+                                                               destination.credential_source)
     return result
+
+
+def float_build_warnings(raw: t.Mapping[str, t.Any]) -> t.List[str]:
+    """A build id written unquoted in YAML or JSON arrives as a float that has lost its trailing zeros
+    (BUILD: 20261120.10 is 20261120.1): the value is used as it arrived, with a word about it."""
+    found = [(name, value) for name, value in raw.items() if name in BUILD_OPTIONS and isinstance(value, float)]
+    for name, value in raw.items():
+        if isinstance(value, dict):
+            found += [("%s %s" % (name, key), item) for key, item in value.items()
+                      if str(key).upper() == "BUILD" and isinstance(item, float)]
+    return ["%s arrived as a number (%r), not as text: YAML and JSON drop a number's trailing zeros "
+            "(20261120.10 becomes 20261120.1); quote it if the build id has any" % (name, value)
+            for name, value in found]
 
 
 def argument_spec(entry: Entry) -> dict:
@@ -151,15 +174,25 @@ def argument_spec(entry: Entry) -> dict:
     return spec
 
 
-def _warn_short_name_without_host(module: t.Any) -> None:
-    """A short name found through ANSIBLE_LIBRARY runs outside the openqa action group, so module_defaults
-    for group/openqa.client.openqa silently do not apply: no host at all is the likely sign of it."""
+def _short_name_warning(module: t.Any, credential_source: str) -> str:
+    """A short name found through ANSIBLE_LIBRARY runs as a plain library module, outside the openqa action
+    group, so module_defaults for group/openqa.client.openqa (a host, a restricted api_key) silently do not
+    apply. The module cannot tell it from a short name resolved by ``collections: [openqa.client]`` (Ansible
+    passes the name as written either way), so it says so whenever defaults would have mattered: no host at
+    all, or credentials taken from the environment or client.conf instead of options."""
     name = str(getattr(module, "_name", "") or "")
-    if name and "." not in name and not module.params.get("host") and not os.environ.get("OPENQA_HOST"):
-        module.warn("%s ran by its short name with no host and no OPENQA_HOST, so it talks to http://localhost: "
-                    "module_defaults for group/openqa.client.openqa do not apply to a short name found through "
-                    "ANSIBLE_LIBRARY; use openqa.client.%s (or collections: [openqa.client]) or set host"
-                    % (name, name))
+    if not name or "." in name:
+        return ""
+    signs = []
+    if not module.params.get("host") and not os.environ.get("OPENQA_HOST"):
+        signs.append("no host and no OPENQA_HOST, so it talks to http://localhost")
+    if credential_source.startswith(("environment", "client.conf")):
+        signs.append("credentials from %s, not from options" % credential_source)
+    if not signs:
+        return ""
+    return ("%s ran by its short name with %s: module_defaults for group/openqa.client.openqa do not apply to a "
+            "short name found through ANSIBLE_LIBRARY (an api_key or host set there is ignored); use "
+            "openqa.client.%s in plays, or give host and credentials in the task" % (name, " and ".join(signs), name))
 
 
 def run_module(module_class: t.Any, entry: Entry, supports_check_mode: bool,
@@ -169,7 +202,6 @@ def run_module(module_class: t.Any, entry: Entry, supports_check_mode: bool,
     ``missing_lib`` is Ansible's missing_required_lib (module_utils never imports ansible).
     """
     module = module_class(argument_spec=argument_spec(entry), supports_check_mode=supports_check_mode)
-    _warn_short_name_without_host(module)
     from ansible_collections.openqa.client.plugins.module_utils.config import url_secrets
 
     module.no_log_values.update(url_secrets(module.params.get("host") or ""))
@@ -186,7 +218,8 @@ def run_module(module_class: t.Any, entry: Entry, supports_check_mode: bool,
 
         module.fail_json(msg="internal error (%s: %s); please report it" % (type(error).__name__, error),
                          status=int(Status.SERVER_ERROR), changed=False, exception=traceback.format_exc())
-    for warning in result.warnings:
+    short_name = _short_name_warning(module, result.credential_source)
+    for warning in result.warnings + ([short_name] if short_name else []):
         module.warn(task_wording(entry, warning))
     output = {
         "changed": result.changed,
@@ -194,6 +227,7 @@ def run_module(module_class: t.Any, entry: Entry, supports_check_mode: bool,
         "status": int(result.status),
         "returns": result.returns,
         "credential_source": result.credential_source,
+        "server": result.server,
     }
     if result.status != Status.OK:
         module.fail_json(**output)

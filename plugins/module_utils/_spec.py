@@ -83,6 +83,21 @@ def _split_pairs(value: t.Any, name: str, example: str) -> list:
     return tokens
 
 
+COLLECTION = "openqa.client"
+
+
+class Deprecation(t.NamedTuple):
+    """An option or alias on its way out: ``version`` is the major release that removes it (a deprecation is
+    announced in a minor release, with this warning, at least one minor release before; docs/stability.md),
+    ``instead`` what to write instead."""
+
+    version: str
+    instead: str
+
+    def warning(self, what: str) -> str:
+        return "%s is deprecated and will be removed in %s %s: %s" % (what, COLLECTION, self.version, self.instead)
+
+
 # Declarations are NamedTuples, not dataclasses: importing dataclasses (and inspect) would cost
 # every openqa-ctl call more than the rest of our modules together.
 class Option(t.NamedTuple):
@@ -104,6 +119,10 @@ class Option(t.NamedTuple):
     short: str = ""
     example: str = "ISO=foo.iso"  # keyvalue: how a pair looks, for the error message
     commas: bool = True
+    # the option is going away (Ansible's removed_in_version); deprecated_aliases: (alias, Deprecation) pairs,
+    # each alias also in ``aliases`` (Ansible's deprecated_aliases)
+    deprecated: t.Optional[Deprecation] = None
+    deprecated_aliases: t.Tuple[t.Tuple[str, Deprecation], ...] = ()
 
     @property
     def flags(self) -> list:
@@ -207,7 +226,25 @@ class Option(t.NamedTuple):
             spec["aliases"] = list(self.aliases)
         if self.no_log is not None:
             spec["no_log"] = self.no_log
+        if self.deprecated:
+            spec.update(removed_in_version=self.deprecated.version, removed_from_collection=COLLECTION)
+        if self.deprecated_aliases:
+            spec["deprecated_aliases"] = [{"name": alias, "version": deprecation.version, "collection_name": COLLECTION}
+                                          for alias, deprecation in self.deprecated_aliases]
         return spec
+
+    def deprecation_warnings(self, spellings: t.AbstractSet[str]) -> list:
+        """The warnings for the spellings of this option a caller used (names, aliases; dashed or not).
+
+        Modules need none: Ansible warns from the argument_spec. The CLI and the lookup say it themselves."""
+        used = {spelling.replace("-", "_") for spelling in spellings}
+        warnings = []
+        if self.deprecated and used & {name.replace("-", "_") for name in (self.name,) + self.aliases}:
+            warnings.append(self.deprecated.warning("option %s" % self.name))
+        for alias, deprecation in self.deprecated_aliases:
+            if alias.replace("-", "_") in used:
+                warnings.append(deprecation.warning("%s, an alias of option %s," % (alias, self.name)))
+        return warnings
 
 
 Verb = t.Callable[[t.Any, dict], Result]
@@ -220,6 +257,9 @@ class Action(t.NamedTuple):
     options: t.Tuple[str, ...] = ()
     required: t.Tuple[str, ...] = ()
     mutating: bool = False
+    # options that make a reading action change the server (build wait --max-attempts restarts failures):
+    # a lookup, which only reads, refuses them
+    mutating_options: t.Tuple[str, ...] = ()
     aliases: t.Tuple[str, ...] = ()
     # pairs of options that must not be combined
     conflicts: t.Tuple[t.Tuple[str, str], ...] = ()
@@ -282,3 +322,7 @@ class Entry(t.NamedTuple):
 
     def _names(self) -> set:
         return {option.name for option in self.options}
+
+    def deprecation_warnings(self, spellings: t.AbstractSet[str]) -> list:
+        """What a caller must hear about the deprecated options and aliases among the spellings it used."""
+        return [warning for option in self.options for warning in option.deprecation_warnings(spellings)]

@@ -20,6 +20,7 @@ from ansible_collections.openqa.client.plugins.module_utils._job_reads import (
     is_final,
     job_status,
     list_jobs,
+    relative_ids,
     unknown_jobs_error,
 )
 
@@ -98,13 +99,14 @@ def wait_for_jobs(client: Client, job_ids: t.Sequence[int], *, timeout: float, i
     """Poll until every job is final; returns ``{str(id): status word}`` for the ids asked for.
 
     ``listed``: the jobs as the caller just listed them (build wait); they count as the first poll.
-    ``retry``: called once every job is final and some are not ok; the jobs it restarts are waited for
-    in the same polls (build wait --max-attempts).
+    ``retry``: called with the jobs that are final and not ok (and whose relatives are final), as soon as
+    there are any; the jobs it restarts are waited for in the same polls (build wait --max-attempts).
     ``describe``: returns made from the jobs as last polled instead of the words (build wait answers
     what build info would, from the same listing); the messages then name the current jobs too.
 
     With ``follow`` a restarted job is replaced by its clone (the word is the clone's).
-    In check mode it polls once and returns at once, status OK when jobs are still pending.
+    In check mode it polls once and returns at once: a preflight's verdict, status 0 (would pass), NOT_OK
+    (would fail) or UNDECIDED when jobs are still pending (cannot know yet).
     Status NOT_OK when any final word is not passed/softfailed, TIMEOUT when time ran out
     (the words then show what is still scheduled or running), NOT_FOUND for unknown ids.
     """
@@ -127,13 +129,16 @@ def wait_for_jobs(client: Client, job_ids: t.Sequence[int], *, timeout: float, i
             raise unknown_jobs_error(client, missing)
         if tracker.update(jobs):
             continue
+        # a failure is restarted as soon as it is final, not when the slowest job is: from this poll's
+        # listing, so a poll is still one request (and one POST when something is restarted)
+        settled = _settled(tracker.not_ok(), tracker.pending_ids())
+        if settled and retry is not None and tracker.restarted(retry(settled, answer)):
+            continue
         if not tracker.pending_ids():
-            bad = tracker.not_ok()
-            if bad and retry is not None and tracker.restarted(retry(bad, answer)):
-                continue
-            return _finished(words(), answer())
+            return _finished(words(), answer(), client.check_mode)
         if client.check_mode:
-            return _not_waiting(words(), answer())
+            # a final failure nothing will restart already decides the verdict, pending jobs or not
+            return _not_waiting(words(), answer(), {} if retry is not None else tracker.not_ok())
         remaining = give_up_at - time.monotonic()
         if remaining <= 0:
             return _timed_out(words(), answer(), timeout)
@@ -141,12 +146,21 @@ def wait_for_jobs(client: Client, job_ids: t.Sequence[int], *, timeout: float, i
         time.sleep(min(interval, remaining))
 
 
-def _finished(words: t.Dict[str, str], returns: t.Any) -> Result:
+def _settled(bad: t.Dict[int, dict], pending: t.Sequence[int]) -> t.Dict[int, dict]:
+    """The final not-ok jobs whose cluster is final too: openQA restarts a job with its parents and
+    children, so one with a relative still running waits for it."""
+    waiting = set(pending)
+    return {origin: job for origin, job in bad.items() if not waiting.intersection(relative_ids(job))}
+
+
+def _finished(words: t.Dict[str, str], returns: t.Any, check_mode: bool) -> Result:
+    """Every job is final: ok (check mode: the gate would pass) or status 7 (would fail)."""
     bad = {job_id: word for job_id, word in words.items() if word not in OK_RESULTS}
+    prefix = "check mode: would fail: " if check_mode else ""
     if bad:
-        return Result(returns=returns, status=Status.NOT_OK,
-                      message="finished, not ok: %s" % ", ".join("%s %s" % item for item in sorted(bad.items())))
-    return Result(returns=returns)
+        return Result(returns=returns, status=Status.NOT_OK, message="%sfinished, not ok: %s"
+                      % (prefix, ", ".join("%s %s" % item for item in sorted(bad.items()))))
+    return Result(returns=returns, message="check mode: would pass: every job is final and ok" if check_mode else "ok")
 
 
 def _timed_out(words: t.Dict[str, str], returns: t.Any, timeout: float) -> Result:
@@ -155,11 +169,17 @@ def _timed_out(words: t.Dict[str, str], returns: t.Any, timeout: float) -> Resul
                   message="timeout after %.0f s: still pending: %s" % (timeout, ", ".join(pending)))
 
 
-def _not_waiting(words: t.Dict[str, str], returns: t.Any) -> Result:
-    """Check mode does not block: the jobs a play would wait for are those its check-mode steps did not make."""
+def _not_waiting(words: t.Dict[str, str], returns: t.Any, settled_bad: t.Mapping[int, dict]) -> Result:
+    """Check mode does not block: with jobs pending, the verdict is "would fail" when a final job is not ok
+    and nothing will restart it, else not known yet (status 10, never a pass)."""
     pending = sorted(job_id for job_id, word in words.items() if word in ("scheduled", "running"))
-    return Result(returns=returns, message="check mode: not waiting for %d pending jobs (%s); a real run waits "
-                  "until they are final" % (len(pending), ", ".join(pending)))
+    waiting = "%d jobs are pending (%s)" % (len(pending), ", ".join(pending))
+    if settled_bad:
+        failed = ", ".join("%s %s" % (job["id"], job_status(job)) for _origin, job in sorted(settled_bad.items()))
+        return Result(returns=returns, status=Status.NOT_OK,
+                      message="check mode: would fail: finished, not ok: %s; %s" % (failed, waiting))
+    return Result(returns=returns, status=Status.UNDECIDED,
+                  message="check mode: cannot know yet: %s; a real run waits until they are final" % waiting)
 
 
 def _progress_line(words: t.Dict[str, str]) -> str:

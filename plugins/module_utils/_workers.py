@@ -70,6 +70,10 @@ def worker_matches(worker: t.Mapping[str, t.Any], params: t.Mapping[str, t.Any],
 
 
 def search(client: Client, params: dict) -> Result:
+    if "://" in (params["worker_host"] or ""):
+        # worker info --host URL means the server; here --host is the worker filter, so a URL is a mistake
+        raise InvalidInputError("the worker host filter %r is a URL, not a worker machine's name; the openQA "
+                                "server is given as --from" % params["worker_host"])
     properties = property_filters(params["property"])
     workers = client.get("workers")["workers"]
     return Result(returns=[w for w in workers if worker_matches(w, params, properties)])

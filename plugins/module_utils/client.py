@@ -352,6 +352,7 @@ class OpenQAClient:
         on_retry: t.Optional[t.Callable[[str], None]] = None,
         on_progress: t.Optional[t.Callable[[str], None]] = None,
         session: t.Any = None,
+        unsigned_refusal: str = "",
     ) -> None:
         parts = urllib.parse.urlsplit(base_url.rstrip("/"))
         # user:password@ in the host URL goes to a reverse proxy as basic auth and nowhere else
@@ -368,6 +369,9 @@ class OpenQAClient:
         self.on_progress = on_progress
         self.request_count = 0
         self._verify = verify
+        # credentials exist but belong to another instance (config.Connection.withheld): a change this
+        # client cannot sign fails with status 5 before it is sent, reads go anonymously
+        self._unsigned_refusal = unsigned_refusal
         if session is None:
             import requests
 
@@ -451,6 +455,8 @@ class OpenQAClient:
         if "?" in path or "#" in path:  # the query would be signed apart from it, or cut off as a fragment
             raise InvalidInputError("%s %s: a path holds no '?' or '#': give the parameters as params (KEY=VALUE)"
                                     % (method, path))
+        if method in MUTATING_METHODS and self._unsigned_refusal and not self.has_credentials:
+            raise AuthError("%s %s not sent: %s" % (method, path, self._unsigned_refusal))
         pairs = param_pairs(params)
         if give_up_at is None:
             give_up_at = time.monotonic() + self.deadline

@@ -1,7 +1,8 @@
 # -*- coding: utf-8 -*-
 # Copyright: openqa.client contributors
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
-"""Which server, with which credentials: options > --json-data > environment > client.conf."""
+"""Which server, with which credentials: options > --json-data > environment (only for the server it belongs
+to) > client.conf. A credential is sent only to the instance it was given for."""
 
 from __future__ import annotations
 
@@ -63,12 +64,14 @@ class Connection(t.NamedTuple):
     api_key: t.Optional[str]
     api_secret: t.Optional[str]
     credential_source: str
+    # why OPENQA_API_KEY/OPENQA_API_SECRET were not used for this server (they belong to another); "" otherwise
+    withheld: str = ""
 
     def __repr__(self) -> str:
         return "Connection(url=%r, credential_source=%r)" % (self.url, self.credential_source)
 
     def warnings(self) -> list:
-        return plain_http_warnings(self.url, self.api_secret)
+        return plain_http_warnings(self.url, self.api_secret) + ([self.withheld] if self.withheld else [])
 
 
 def plain_http_warnings(url: str, api_secret: t.Optional[str]) -> t.List[str]:
@@ -175,19 +178,62 @@ def _check_credentials(key: t.Any, secret: t.Any, source: str) -> None:
                                 "web UI" % source) from None
 
 
+def _instance(url: str) -> t.Tuple[str, t.Optional[str], t.Optional[int], str]:
+    """What makes two URLs the same openQA instance: scheme, host, port and path (userinfo is not part of it)."""
+    parts = urlsplit(url)
+    return parts.scheme, parts.hostname, parts.port or (443 if parts.scheme == "https" else 80), parts.path
+
+
+def _environment_withheld(url: str, host_option: t.Any, environ: t.Mapping[str, str],
+                          sole_server: bool) -> str:
+    """Why OPENQA_API_KEY/OPENQA_API_SECRET must not go to ``url``, or "" when they belong to it.
+
+    They belong to the server OPENQA_HOST names; without OPENQA_HOST, to the one server of a single-server
+    command (openqa-ctl's --host, a task or lookup with no host option). Any other server in the same run
+    (clone --to, each instance of an inventory, a lookup with its own host) is another instance.
+    """
+    named = (environ.get("OPENQA_HOST") or "").strip()
+    if named:
+        try:
+            if _instance(normalize_host(named)) == _instance(url):
+                return ""
+        except InvalidInputError:
+            pass  # an OPENQA_HOST that names no server owns nothing
+        owner = "they belong to the server OPENQA_HOST names (%s)" % display_url(named)
+    elif sole_server or not host_option:
+        return ""
+    else:
+        owner = ("without OPENQA_HOST they belong only to the server of a single-server command, and a host "
+                 "given in a play is one instance among others; export OPENQA_HOST=%s if they are this server's"
+                 % display_url(url))
+    return ("OPENQA_API_KEY/OPENQA_API_SECRET were not sent to %s: %s. Give %s its own api_key/api_secret "
+            "or a [%s] section in client.conf" % (display_url(url), owner, display_url(url),
+                                                   urlsplit(url).netloc.rsplit("@", 1)[-1]))
+
+
 def resolve_connection(
     params: t.Mapping[str, t.Any],
     from_json_data: t.AbstractSet[str] = frozenset(),
     environ: t.Optional[t.Mapping[str, str]] = None,
+    sole_server: bool = False,
 ) -> Connection:
-    """Pick the host and the credentials; the result names the credentials' source, never the secret."""
+    """Pick the host and the credentials; the result names the credentials' source, never the secret.
+
+    A credential goes only to the instance it was given for: options, --json-data and client.conf sections
+    are this server's; OPENQA_API_KEY/OPENQA_API_SECRET only when this is the environment's server
+    (see _environment_withheld). ``sole_server``: the host option names the one server of a single-server
+    command (openqa-ctl), so without OPENQA_HOST the environment's credentials are its own.
+    """
     environ = os.environ if environ is None else environ
     url = normalize_host(params.get("host") or environ.get("OPENQA_HOST") or DEFAULT_HOST)
     key, secret = params.get("api_key"), params.get("api_secret")
     source = "json-data" if {"api_key", "api_secret"} & set(from_json_data) else "options"
-    if not (key or secret):
-        key, secret = environ.get("OPENQA_API_KEY"), environ.get("OPENQA_API_SECRET")
-        source = "environment (OPENQA_API_KEY/OPENQA_API_SECRET)"
+    withheld = ""
+    if not (key or secret) and (environ.get("OPENQA_API_KEY") or environ.get("OPENQA_API_SECRET")):
+        withheld = _environment_withheld(url, params.get("host"), environ, sole_server)
+        if not withheld:
+            key, secret = environ.get("OPENQA_API_KEY"), environ.get("OPENQA_API_SECRET")
+            source = "environment (OPENQA_API_KEY/OPENQA_API_SECRET)"
     if not (key or secret):
         key, secret, source = _from_client_conf(url, environ)
     if bool(key) != bool(secret):
@@ -195,4 +241,6 @@ def resolve_connection(
         raise InvalidInputError("%s is missing: %s gave only one of api_key/api_secret; give both"
                                 % (missing, source))
     _check_credentials(key, secret, source)
-    return Connection(url, key or None, secret or None, source if key else "none (anonymous)")
+    if key:
+        return Connection(url, key, secret, source)
+    return Connection(url, None, None, "none (anonymous)", withheld)

@@ -25,6 +25,7 @@ class Status(enum.IntEnum):
     NOT_OK = 7
     TIMEOUT = 8
     REFUSED = 9
+    UNDECIDED = 10
 
 
 STATUS_MEANINGS = {
@@ -38,6 +39,8 @@ STATUS_MEANINGS = {
     Status.NOT_OK: "finished, but some job result is not ok (failed, incomplete, ...)",
     Status.TIMEOUT: "waited until the timeout and some job is not finished",
     Status.REFUSED: "the server refused the change (e.g. missing assets, use force)",
+    Status.UNDECIDED: "check mode: the outcome cannot be known yet (jobs pending, or a real run would first "
+                      "schedule or restart jobs)",
 }
 
 
@@ -97,6 +100,7 @@ class Result:
         self.changed = changed
         self.warnings = [] if warnings is None else warnings
         self.credential_source = credential_source
+        self.server = ""  # the server's URL as outputs show it (config.display_url), set by the runner
 
     def __repr__(self) -> str:
         return "Result(status=%r, message=%r, changed=%r, returns=%r)" % (

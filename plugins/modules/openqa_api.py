@@ -8,7 +8,7 @@ from __future__ import annotations
 DOCUMENTATION = r"""
 module: openqa_api
 short_description: Send one signed request to any openQA API route
-version_added: 0.2.0
+version_added: 1.0.0
 description:
   - The escape hatch for what no other module covers, like C(openqa-cli api).
   - The request goes through the same client as every module, so it is signed with the API key, a read is retried on
@@ -126,6 +126,13 @@ credential_source:
   returned: when the connection options were valid
   type: str
   sample: none (anonymous)
+server:
+  description:
+    - The openQA server the action talked to, as outputs show it (C(user:password@) in O(host) becomes C(***@)),
+      for reports that name the server.
+  returned: when the connection options were valid
+  type: str
+  sample: https://openqa.example.com
 """
 
 from ansible.module_utils.basic import AnsibleModule, missing_required_lib

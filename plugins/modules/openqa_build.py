@@ -46,6 +46,10 @@ options:
   group:
     description:
       - The job group, by name or by id (a value of digits only is an id).
+      - A name matches exactly, case included, as openQA's job listing and C(POST isos) match it; every action
+        answers status 2 C(unknown group) for a group that does not exist, naming the near matches (a case
+        difference, a typo). A build absent from a group that exists is C(no build found) (V(restart)) or
+        C(unknown build) (V(info), V(wait)).
       - With V(new), only this group's job templates are scheduled (C(_GROUP_ID) or C(_GROUP) of C(POST isos)).
       - Mutually exclusive with O(groupid).
     type: str
@@ -108,9 +112,11 @@ options:
     elements: str
   force:
     description:
-      - With V(new), schedule even when the build is already scheduled.
+      - With V(new), schedule even when the build is already scheduled; jobs a person cancelled
+        (C(user_cancelled)) count as scheduled, so without O(force) a cancelled build is not scheduled again.
       - With V(restart) (and V(wait) with O(max_attempts)), restart despite missing assets or directly chained
-        parents.
+        parents, and restart jobs a person cancelled (and those openQA cancelled with them); without O(force)
+        they are left alone and the message names them.
     type: bool
     default: false
   skip_parents:
@@ -133,8 +139,10 @@ options:
       - With V(restart), leave a job alone when its clone chain already holds this many runs (the job and the
         jobs it was restarted from). V(2) retries each failure once, however often the play runs.
       - The message names the jobs left alone; when nothing else is to do, C(changed) is V(false).
-      - With V(wait), once every job is final, restart those that are not ok by the same rule and wait for
-        them as well; without it a wait never restarts. In check mode it says what it would restart.
+      - With V(wait), as soon as a job is final and not ok (and the jobs of its cluster are final), restart
+        it by the same rule and wait for it as well, without waiting for the slowest job; without it a wait
+        never restarts. In check mode it says what it would restart, with
+        status 10 (cannot know yet).
     type: int
   limit:
     description:
@@ -150,12 +158,13 @@ options:
     default: false
   timeout:
     description:
-      - With V(wait) (and O(wait)), give up after this long (V(90), V(15m), V(2h)); status 8.
+      - With the V(wait) action, and with V(new) when O(wait=true), give up after this long (V(90), V(15m),
+        V(2h)); status 8.
     type: str
     default: 1h
   interval:
     description:
-      - With V(wait) (and O(wait)), the time between two polls (one request each).
+      - With the V(wait) action, and with V(new) when O(wait=true), the time between two polls (one request each).
     type: str
     default: 30s
 extends_documentation_fragment:
@@ -288,6 +297,13 @@ credential_source:
   returned: when the connection options were valid
   type: str
   sample: client.conf [127.0.0.1] in /etc/openqa/client.conf
+server:
+  description:
+    - The openQA server the action talked to, as outputs show it (C(user:password@) in O(host) becomes C(***@)),
+      for reports that name the server.
+  returned: when the connection options were valid
+  type: str
+  sample: https://openqa.example.com
 """
 
 from ansible.module_utils.basic import AnsibleModule, missing_required_lib

@@ -126,6 +126,13 @@ credential_source:
   returned: when the connection options were valid
   type: str
   sample: none (anonymous)
+server:
+  description:
+    - The openQA server the action talked to, as outputs show it (C(user:password@) in O(host) becomes C(***@)),
+      for reports that name the server.
+  returned: when the connection options were valid
+  type: str
+  sample: https://openqa.example.com
 """
 
 from ansible.module_utils.basic import AnsibleModule, missing_required_lib

@@ -49,14 +49,40 @@ options:
         C(testresults/) (logs, C(details-MODULE.json), screenshots, text results), C(testresults/ulogs/) and one
         directory per asset type. Files stream to disk and a broken or interrupted transfer is resumed; files already
         complete are not fetched again (V(changed=false)). A file name from the server that is not a plain name
-        below O(dest) is refused before anything is written (status 6).
+        below O(dest), or two names that land on one path, are refused before anything is written (status 6).
+        Files are written to a fresh C(NAME.part), never through a link, and renamed into place. Each file is
+        bounded like an API answer, logs and screenshots by O(max_answer_mb) (a larger one is skipped with a
+        warning), assets by O(asset_size_limit), and the file with all its requests by O(deadline).
       - V(comment) adds the comment O(text) to each job in O(id) that has no comment with exactly this text
         (C(changed=false) when all have it), or with O(remove) deletes the comments with this text. openQA
         versions with the bulk comments route get one request for all jobs, older ones one per job. Check mode
         returns the jobs that would change. Deleting comments needs an admin's API key on openQA 4.6.
+      - V(label) labels each failed job in O(id) by the first of O(rules) whose C(pattern) (a regular expression)
+        is found in the job's reason followed by its C(autoinst-log.txt) (and whose C(module), if any, matches its
+        first failed module), as auto-review
+        (C(openqa-label-known-issues)) does. The log is fetched as V(download) fetches files (streamed, the
+        client's deadline; also in check mode, into a scratch directory removed afterwards) and only read when it
+        is at most O(log_size_limit). Every job is matched before anything is posted. The rule's C(label) is added
+        as V(comment) adds it, in one request for all its jobs where openQA has bulk comments (C(changed=false)
+        when the job has it); C(retry) restarts the jobs once, in one request (a job already
+        restarted, or whose scenario ran twice, is left alone); C(force_result) prefixes the comment with openQA's
+        C(label:force_result:RESULT:) and is refused (status 9, nothing done) unless O(allow_force_result).
+        A failed job no rule matches is reported V(unknown); passed and softfailed jobs V(not failed), pending and
+        cancelled ones V(not run).
+      - V(investigate) clones each failed or incomplete job in O(id) up to four ways, as C(openqa-investigate)
+        does, named C(TEST:investigate:KIND), V(retry) (the job again), V(last_good_tests) (CASEDIR pinned to the
+        C(TEST_GIT_HASH) of the scenario's last good job, only when it differs), V(last_good_build) (the last good
+        job, only when its build differs) and V(last_good_tests_and_build) (only when both differ). The clones
+        leave the group (C(_GROUP_ID=0)) and the build (C(BUILD=)), drop every C(PUBLISH_*) setting, carry
+        C(OPENQA_INVESTIGATE_ORIGIN) and get the origin's priority plus O(prio_add). One comment on the origin
+        lists them; a rerun finds it and returns the same ids (C(changed=false)). Jobs in a parallel or directly
+        chained cluster, investigation jobs, restarted jobs, jobs with C(NO_INVESTIGATION=1), jobs without a
+        group (unless O(include_no_group)) and groups matching O(exclude_group) are skipped, each with the
+        reason. With O(conclude), a finished investigation's verdict is returned and posted once as a comment.
+        Check mode returns the clones it would make (ids null) and the comment.
     type: str
     required: true
-    choices: [restart, stop, cancel, clone, status, search, info, wait, download, comment]
+    choices: [restart, stop, cancel, clone, status, search, info, wait, download, comment, label, investigate]
   id:
     description:
       - The job id. V(restart), V(stop) and V(wait) take several; the other actions exactly one.
@@ -125,8 +151,9 @@ options:
   to:
     description:
       - With V(clone), the destination openQA host; the job is read from O(host). Its credentials are
-        O(to_api_key)/O(to_api_secret), else its section in C(client.conf), else E(OPENQA_API_KEY)/E(OPENQA_API_SECRET);
-        O(api_key) is only ever used for O(host). Without any, the clone fails with status 5 before any request.
+        O(to_api_key)/O(to_api_secret), else E(OPENQA_API_KEY)/E(OPENQA_API_SECRET) only when E(OPENQA_HOST) names
+        the destination, else its section in C(client.conf); O(api_key) is only ever used for O(host). Without any,
+        the clone fails with status 5 before any request to it.
       - RV(credential_source) then names the source of both ends.
     type: str
   to_api_key:
@@ -212,6 +239,8 @@ options:
   group:
     description:
       - Condition for V(stop) and V(search), the job group name, or its numeric id.
+      - A name matches exactly, case included, as openQA matches it; a group that does not exist is status 2
+        C(unknown group), naming the near matches.
     type: str
   state:
     description:
@@ -289,10 +318,60 @@ options:
     description:
       - "With O(action=comment), the comment's text, for example V(bsc#1234: known issue). A bug reference in it
         shows in M(openqa.client.openqa_build) V(info) with O(openqa.client.openqa_build#module:bugs)."
+      - openQA stores a bug tracker URL as its bug reference (V(https://progress.opensuse.org/issues/5) as
+        V(poo#5)); a comment counts as present when its text is O(text) as openQA stores it.
     type: str
   remove:
     description:
       - With O(action=comment), delete the job's comments whose text is exactly O(text) instead of adding one.
+      - openQA does not delete a comment with a C(label:force_result:) label; removing one is refused (status 9)
+        and nothing is removed.
+    type: bool
+    default: false
+  rules:
+    description:
+      - With V(label), the rules, as a list or the name of a YAML or JSON file holding one. Each rule is a dict
+        with C(pattern) (a Python regular expression; V(.) matches a newline only with V((?s)), as C(grep -Pz)),
+        C(module) (a regular expression the name of the job's first failed test module must match as a whole;
+        a rule needs C(pattern), C(module) or both, and the log is fetched only when a C(pattern) is tried),
+        C(label) (the comment text, for example V(poo#1234 download fails)), C(retry) (bool, default false) and
+        C(force_result) (an openQA result or null).
+    type: raw
+  allow_force_result:
+    description:
+      - With V(label), allow rules with C(force_result); without it such rules are refused (status 9) before
+        any job is read, as auto-review disables them by default. The job's result is read back; a warning says
+        when openQA did not apply the label.
+    type: bool
+    default: false
+  log_size_limit:
+    description:
+      - With V(label), the largest C(autoinst-log.txt) matched against (V(200M), V(1G)); a larger log is not read
+        and the job is matched against its reason only, with a warning. The default is V(200M), as for
+        O(asset_size_limit).
+    type: str
+  prio_add:
+    description:
+      - With V(investigate), the investigation jobs get the origin's priority plus this.
+    type: int
+    default: 100
+  exclude_group:
+    description:
+      - With V(investigate), skip jobs whose C(PARENT GROUP / GROUP) matches this regular expression (the
+        C(exclude_group_regex) of C(openqa-investigate), whose default is V(Development.*/ )).
+    type: str
+  include_no_group:
+    description:
+      - With V(investigate), also investigate jobs outside any job group.
+    type: bool
+    default: false
+  conclude:
+    description:
+      - With V(investigate), once every investigation job is final, return the verdict (V(sporadic) when the retry
+        passed, V(product regression) when the last good build passed, V(test regression) when the last good tests
+        passed, V(infrastructure) when all failed, V(not sporadic) when the only job, the retry, failed,
+        V(unclear) or V(cancelled))
+        and post it once as a comment on the origin; V(pending) while they run.
     type: bool
     default: false
 extends_documentation_fragment:
@@ -376,6 +455,21 @@ EXAMPLES = r"""
     action: comment
     id: "{{ failures.returns }}"
     text: "bsc#1234: known issue"
+
+- name: Label known failures by rules (auto-review), restarting the flaky ones once
+  openqa.client.openqa_test:
+    action: label
+    id: "{{ failures.returns }}"
+    rules:
+      - pattern: "(?s)Download of .* failed.*404"
+        label: "poo#1234 asset download fails"
+        retry: true
+
+- name: Investigate a failure (openqa-investigate), then later read its verdict
+  openqa.client.openqa_test:
+    action: investigate
+    id: 4242
+    conclude: true
 """
 
 RETURN = r"""
@@ -404,6 +498,15 @@ returns:
       V(resumed), V(written) or V(unchanged)) and C(skipped) (C(path), C(reason)).
     - For V(comment), the ids of the jobs that were (in check mode would be) commented on, or with O(remove)
       uncommented; empty when nothing changed.
+    - For V(label), a list with one dict per job, in the order of O(id), with C(id), C(status) (its status word),
+      C(outcome) (V(labelled), V(unknown), V(not failed) or V(not run)), C(rule) (the number of the matching rule,
+      from 1), C(label) (the comment text), C(commented) (whether it was, in check mode would be, posted now) and
+      C(restarted) (the new id of a retried job, null in check mode or without C(retry)).
+    - For V(investigate), a list with one dict per job with C(id), C(skipped) (why it was not investigated, or null),
+      C(existing) (an earlier run's investigation was found), C(last_good) (the last good job's id) and
+      C(last_good_source) (V(investigation_ajax) or V(jobs API)), C(jobs) (kind to investigation job id, null in
+      check mode), C(not_cloned) (kind to why not), C(comment) (the origin's investigation comment), C(verdict)
+      and C(verdict_text) (with O(conclude), else null).
   returned: success, with status 7 (a job not ok) or 8 (timeout) after a wait, which a gate reads, and on a
     failure after a change
   type: raw
@@ -452,6 +555,13 @@ credential_source:
   returned: when the connection options were valid
   type: str
   sample: client.conf [127.0.0.1] in /etc/openqa/client.conf
+server:
+  description:
+    - The openQA server the action talked to, as outputs show it (C(user:password@) in O(host) becomes C(***@)),
+      for reports that name the server.
+  returned: when the connection options were valid
+  type: str
+  sample: https://openqa.example.com
 """
 
 from ansible.module_utils.basic import AnsibleModule, missing_required_lib

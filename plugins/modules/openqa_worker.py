@@ -30,6 +30,7 @@ options:
     description:
       - With V(search), only workers on this worker host (compared case-insensitively).
       - The proposal calls this filter C(--host); here O(host) is the openQA server, hence the name.
+      - A value with C(://) is a URL, not a worker machine's name, and is status 4.
     type: str
   instance:
     description:
@@ -142,6 +143,13 @@ credential_source:
   returned: when the connection options were valid
   type: str
   sample: none (anonymous)
+server:
+  description:
+    - The openQA server the action talked to, as outputs show it (C(user:password@) in O(host) becomes C(***@)),
+      for reports that name the server.
+  returned: when the connection options were valid
+  type: str
+  sample: https://openqa.example.com
 """
 
 from ansible.module_utils.basic import AnsibleModule, missing_required_lib

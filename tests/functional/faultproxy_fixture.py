@@ -25,3 +25,15 @@ def proxy(server: t.Any) -> t.Iterator[t.Any]:
     """A fresh proxy per test: its faults and records never leak between tests."""
     with FaultProxy(server.url, lifetime=300) as running:
         yield running
+
+
+class KeyRecorder(FaultProxy):
+    """A pass-through proxy that notes the X-API-Key of every request it forwards."""
+
+    def __init__(self, upstream: str) -> None:
+        self.keys: t.List[t.Optional[str]] = []
+        super().__init__(upstream, lifetime=300)
+
+    def forward(self, method: str, path: str, headers: t.Mapping[str, str], body: bytes) -> t.Any:
+        self.keys.append({k.lower(): v for k, v in headers.items()}.get("x-api-key"))
+        return super().forward(method, path, headers, body)

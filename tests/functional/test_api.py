@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import http.server
 import json
+import shutil
+import subprocess
 import threading
 import typing as t
 import uuid
@@ -99,6 +101,23 @@ def test_a_path_is_signed_as_it_is_sent(server, name):
     result = execute(ENTRY, dict(action="call", host=server.url, method="PUT", path="machines/" + name,
                                  body={"name": "x"}, json=True, **server.creds()))
     assert result.status == Status.INVALID_INPUT and "Missing parameter" in result.message, result.message
+
+
+@pytest.mark.skipif(not shutil.which("openqa-cli"), reason="openqa-cli (Debian openqa-client) is not installed")
+def test_openqa_cli_exits_1_on_any_4xx_or_5xx_as_docs_from_openqa_cli_says(server):
+    """docs/from-openqa-cli.md's exit-code row, checked against the installed openqa-cli (4.6's)."""
+
+    def openqa_cli(*args: str) -> int:
+        return subprocess.run(["openqa-cli", "api", "--host", server.url, *args], capture_output=True,
+                              timeout=120, check=False).returncode
+
+    creds = ("--apikey", server.keys["admin"]["key"], "--apisecret", server.keys["admin"]["secret"])
+    assert openqa_cli("jobs/999999999") == 1  # 404
+    assert openqa_cli("jobs", "limit=0") == 1  # 400
+    assert openqa_cli("-X", "POST", "jobs/999999999/prio", "prio=1") == 1  # 403: no key
+    assert openqa_cli("-X", "POST", "jobs/restart", "jobs=abc", *creds) == 1  # 500
+    assert openqa_cli("jobs/%d" % server.fixture["passed_job"]) == 0
+    assert openqa_cli("-X", "POST", "jobs/999999999/restart", *creds) == 0  # 200 {"result": []}: nothing restarted
 
 
 def test_root_routes_through_apibase(server, ctl):

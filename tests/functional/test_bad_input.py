@@ -396,7 +396,7 @@ def test_a_superscript_digit_group_is_a_name_not_an_id(server, capsys, module_di
     """str.isdigit() accepts "²" and int() refuses it: the group rule takes ASCII digits only."""
     rc = openqa_ctl.main(["build", "info", "--id", "1", "--group", "\u00b2", "--host", server.url])
     message = json.loads(capsys.readouterr().out)["invocation"]["message"]
-    assert rc == NOT_FOUND and message.startswith("unknown build")
+    assert rc == NOT_FOUND and message.startswith("unknown group: there is no job group named '\u00b2'")
     result = module_direct("build", {"action": "info", "id": "1", "group": "\u00b2"})
     assert result["failed"] and (result["status"], result["msg"]) == (NOT_FOUND, message)
 

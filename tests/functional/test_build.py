@@ -257,14 +257,15 @@ def test_restart_with_filters_in_cli_and_module_then_nothing_left(server, ctl, m
             second = (again.status, again.result["msg"], again.result["changed"], again.returns)
         clones = {old: api_get(api, "jobs/%d" % ids[old])["job"]["clone_id"]
                   for old in ("x86_64/raid0", "x86_64/raid1")}
-        assert first == (0, "ok", True, {"ids": sorted(clones.values()), "found": True,
-                                         "clones": {str(ids[old]): new for old, new in clones.items()}})
+        restarted = "restarted " + ", ".join("%d as %d" % (ids[old], new) for old, new in sorted(clones.items()))
+        assert first == (0, restarted, True, {"ids": sorted(clones.values()), "found": True,
+                                              "clones": {str(ids[old]): new for old, new in clones.items()}})
         untouched = [key for key in ids if key not in clones]
         assert all(api_get(api, "jobs/%d" % ids[key])["job"]["clone_id"] is None for key in untouched)
         assert (second[0], second[2:]) == (0, (False, {"ids": [], "clones": {}, "found": True}))
         assert second[1].startswith("nothing to restart: no finished job of the build matches the filters (")
         assert "still scheduled or running" in second[1]  # the restarts just made
-        runs[kind] = (first[:3], second)
+        runs[kind] = (first[0], first[2], second)
     assert runs["cli"] == runs["module"]
 
 
@@ -302,8 +303,8 @@ def test_restart_failures_of_a_failed_chained_parent_and_its_skipped_child(serve
     api_post(api, "jobs/%d/set_done" % parent, result="failed")
     run = ctl("build", "restart", "--id", build, "--filter", "status=failure", *server.cli_creds())
     new_ids = sorted(api_get(api, "jobs/%d" % job)["job"]["clone_id"] for job in (parent, child))
-    assert (run.rc, run.message, run.envelope["invocation"]["changed"], run.returns["ids"]) == (0, "ok", True,
-                                                                                                new_ids)
+    assert (run.rc, run.envelope["invocation"]["changed"], run.returns["ids"]) == (0, True, new_ids)
+    assert run.message == "restarted %d as %d, %d as %d" % (parent, new_ids[0], child, new_ids[1])
 
 
 def test_restart_max_attempts_restarts_each_scenario_once_in_cli_and_module(server, ctl, module, api, make_job):
@@ -329,8 +330,8 @@ def test_restart_max_attempts_restarts_each_scenario_once_in_cli_and_module(serv
     mixed = ctl(*args, *server.cli_creds())
     assert mixed.status == 0 and mixed.envelope["invocation"]["changed"]
     assert mixed.returns["ids"] == [api_get(api, "jobs/%d" % third)["job"]["clone_id"]]
-    assert mixed.message == "ok; not restarted, already run 2 times (max_attempts): %d, %d" \
-        % tuple(sorted(clones.values()))
+    assert mixed.message == "restarted %d as %d; not restarted, already run 2 times (max_attempts): %d, %d" \
+        % ((third, mixed.returns["ids"][0]) + tuple(sorted(clones.values())))
 
 
 def test_same_build_in_two_groups_is_ambiguous_until_narrowed(server, ctl, module, api, make_job, own_groups):
@@ -378,8 +379,10 @@ def test_new_twice_schedules_once_in_cli_and_module(server, ctl, module, api):
     assert (check.status, check.envelope["invocation"]["changed"]) == (0, True)
     assert check.message.startswith("would schedule") and product_count(server, build) == 0
     first = ctl("build", "new", "--group", group, *var_flags(values), *server.cli_creds())
-    assert (first.status, first.message, first.envelope["invocation"]["changed"]) == (0, "ok", True)
+    assert (first.status, first.envelope["invocation"]["changed"]) == (0, True)
     ids = first.returns["ids"]
+    assert first.message == "scheduled opensuse-Tumbleweed-DVD-x86_64 build %s as jobs %s (scheduled product %s)" \
+        % (build, ", ".join(map(str, ids)), first.returns["scheduled_product_id"])
     assert len(ids) == len(SUITES)
     second = module("build", {"action": "new", "group": group, "vars": values, **server.creds()})
     expected = {"ids": ids, "scheduled_product_id": None}
@@ -394,7 +397,7 @@ def test_new_twice_schedules_once_in_cli_and_module(server, ctl, module, api):
     assert product["build"] == build and sorted(product["results"]["successful_job_ids"]) == ids
 
 
-def test_new_force_schedules_again_and_cancelled_builds_count_as_unscheduled(server, ctl, api):
+def test_new_force_schedules_again_and_a_cancelled_build_stays_cancelled(server, ctl, api):
     build = unique()
     flags = ["--group", str(server.fixture["group_id"]), *var_flags(iso_vars(build, TEST="raid0")),
              *server.cli_creds()]
@@ -405,8 +408,12 @@ def test_new_force_schedules_again_and_cancelled_builds_count_as_unscheduled(ser
     assert set(forced.returns["ids"]).isdisjoint(first.returns["ids"]) and product_count(server, build) == 2
     for job_id in first.returns["ids"] + forced.returns["ids"]:
         api_post(api, "jobs/%d/cancel" % job_id)
+    # a person cancelled it: left alone unless force (issue 25)
     again = ctl("build", "new", *flags)
-    assert again.envelope["invocation"]["changed"] is True and product_count(server, build) == 3
+    assert again.envelope["invocation"]["changed"] is False and product_count(server, build) == 2
+    assert "cancelled by a person, which is left alone" in again.message
+    forced = ctl("build", "new", *flags, "--force")
+    assert forced.envelope["invocation"]["changed"] is True and product_count(server, build) == 3
 
 
 def _normalised(text: str, build: str) -> str:
@@ -476,8 +483,8 @@ def test_new_check_mode_counts_the_templates_it_would_schedule(server, ctl):
     run = ctl("build", "new", "--group", server.fixture["group_name"], *var_flags(iso_vars(build, "aarch64")),
               "--vars", "TEST=raid0,raid1", "--check", *server.cli_creds())
     assert (run.status, run.envelope["invocation"]["changed"]) == (0, True)
-    assert run.message == "would schedule opensuse-Tumbleweed-DVD-aarch64 build %s (POST isos): 2 job templates " \
-        "match" % build
+    assert run.message == "would schedule opensuse-Tumbleweed-DVD-aarch64 build %s (POST isos): 2 jobs, one per " \
+        "matching job template" % build
 
 
 class _LosesAnswerOfPostIsos(requests.Session):
@@ -570,13 +577,15 @@ def test_wait_in_check_mode_returns_at_once_in_cli_and_module(server, ctl, modul
     # a real wait would block for an hour (the subprocess gives up after 5 minutes)
     cli = ctl("build", "wait", "--id", build, "--timeout", "1h", "--check")
     mod = module("build", {"action": "wait", "id": build, "timeout": "1h"}, check=True)
+    # raid1 failed and nothing restarts it: the verdict is known although raid0 is pending
     assert (cli.rc, statuses(cli.returns), cli.message) == (
-        0, words, "check mode: not waiting for 1 pending jobs (%d); a real run waits until they are final"
-        % ids["x86_64/raid0"])
-    assert (mod.status, mod.returns, mod.result["msg"]) == (0, cli.returns, cli.message)
-    # the build a check-mode 'build new' would have scheduled does not exist: nothing to wait for
+        7, words, "check mode: would fail: finished, not ok: %d failed; 1 jobs are pending (%d)"
+        % (ids["x86_64/raid1"], ids["x86_64/raid0"]))
+    assert (mod.status, mod.returns, mod.result["msg"]) == (7, cli.returns, cli.message)
+    # the build a check-mode 'build new' would have scheduled does not exist: no verdict yet
     missing = ctl("build", "wait", "--id", unique(), "--check")
-    assert (missing.rc, missing.returns) == (0, []) and missing.message.startswith("check mode: not waiting: no job")
+    assert (missing.rc, missing.returns) == (10, [])
+    assert missing.message.startswith("check mode: cannot know yet: no job")
     assert ctl("build", "wait", "--id", unique()).status == 2
 
 
@@ -587,8 +596,8 @@ def test_wait_max_attempts_restarts_each_failure_once_and_waits_for_it(server, c
     failed, passed = str(ids["x86_64/raid0"]), str(ids["x86_64/raid1"])
     args = ("build", "wait", "--id", build, "--max-attempts", "2", "--timeout", "0", *server.cli_creds())
     check = ctl(*args, "--check")
-    assert (check.rc, statuses(check.returns)) == (0, {int(failed): "failed", int(passed): "passed"})
-    assert check.message == "check mode: would restart %s (max_attempts 2) and wait for them" % failed
+    assert (check.rc, statuses(check.returns)) == (10, {int(failed): "failed", int(passed): "passed"})
+    assert check.message == "check mode: cannot know yet: would restart %s (max_attempts 2) and wait for them" % failed
     assert api_get(api, "jobs/%s" % failed)["job"]["clone_id"] is None
     first = ctl(*args)
     clone = api_get(api, "jobs/%s" % failed)["job"]["clone_id"]
@@ -681,3 +690,38 @@ def test_ad_hoc_vars_as_one_string_are_several_settings(server):
     result = json.JSONDecoder().raw_decode(proc.stdout[match.end():])[0]
     assert (proc.returncode, result["status"], result["changed"]) == (0, 0, True), proc.stdout
     assert result["msg"].startswith("would schedule opensuse-Tumbleweed-DVD-x86_64 build %s (POST isos)" % build)
+
+
+class _RacedClient(OpenQAClient):
+    """A run whose restart POST is preceded by a whole other run: the other one listed the build, restarted
+    its failures and finished before this run's POST reaches openQA."""
+
+    def __init__(self, url: str, other: t.Callable[[], t.Any], **creds: t.Any) -> None:
+        super().__init__(url, **creds)
+        self.other: t.Optional[t.Callable[[], t.Any]] = other
+        self.other_result: t.Any = None
+
+    def request(self, method: str, path: str, params: t.Any = None) -> t.Any:
+        if method == "POST" and path == "jobs/restart" and self.other is not None:
+            other, self.other = self.other, None
+            self.other_result = other()
+        return super().request(method, path, params)
+
+
+def test_two_waits_at_once_restart_once_and_only_one_reports_it(server, api, make_job):
+    build = unique()
+    failed = seed(make_job, build, [("raid0", "x86_64", "failed")])["x86_64/raid0"]
+    action = _builds.ENTRY.action("wait")
+    params = _builds.ENTRY.prepare(action, {"id": build, "max_attempts": 2, "timeout": 0})
+    other = OpenQAClient(server.url, **server.creds())
+    raced = _RacedClient(server.url, lambda: action.run(other, dict(params)), **server.creds())
+    second = action.run(raced, dict(params))
+    first = raced.other_result
+    clone = api_get(api, "jobs/%d" % failed)["job"]["clone_id"]
+    assert clone and api_get(api, "jobs/%d" % clone)["job"]["clone_id"] is None
+    assert (first.status, first.changed) == (8, True) and first.message.startswith(
+        "restarted %d as %d (max_attempts 2)" % (failed, clone))
+    assert (second.status, second.changed) == (8, False), second.message
+    assert second.message.startswith("already restarted (meanwhile, by another run) %d as %d (max_attempts 2); "
+                                     "timeout after 0 s" % (failed, clone))
+    assert statuses(second.returns) == statuses(first.returns) == {clone: "scheduled"}

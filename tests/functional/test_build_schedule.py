@@ -108,3 +108,19 @@ def test_async_then_wait_times_out_while_openqa_has_not_created_the_jobs(server,
     assert run.rc == 8 and "still 'added'" in run.message, run.message
     product = api_get(api, "isos/%d" % run.returns["scheduled_product_id"])
     assert product["status"] == "added"
+
+
+def test_new_with_an_upper_case_distri_schedules_once(server, ctl, api):
+    """openQA stores DISTRI lower-cased (JobSettings: lc DISTRI): the second run must find the jobs it made."""
+    build = unique()
+    given = ["%s=%s" % item for item in dict(PRODUCT, DISTRI="OPENSUSE", BUILD=build, TEST="raid0").items()]
+    first = ctl("build", "new", "--vars", *given, *server.cli_creds())
+    assert first.status == 0 and first.envelope["invocation"]["changed"] is True and first.returns["ids"], first.stdout
+    stored = api_get(api, "jobs", build=build)["jobs"]
+    assert {job["settings"]["DISTRI"] for job in stored} == {"opensuse"}
+    again = ctl("build", "new", "--vars", *given, *server.cli_creds())
+    assert again.status == 0 and again.envelope["invocation"]["changed"] is False, again.stdout
+    assert again.returns["ids"] == sorted(first.returns["ids"])
+    check = ctl("build", "new", "--vars", *given, "--check", *server.cli_creds())
+    assert check.envelope["invocation"]["changed"] is False, check.stdout
+    assert len(api_get(api, "jobs", build=build)["jobs"]) == len(first.returns["ids"])

@@ -21,6 +21,7 @@ def run(argv: t.List[str], cwd: Path, env: t.Optional[dict] = None) -> subproces
 
 
 def test_builder_create_lists_the_collections_requirements(tmp_path: Path):
+    tarball = "openqa-client-%s.tar.gz" % yaml.safe_load((ROOT / "galaxy.yml").read_text())["version"]
     # the layout docs/ee/execution-environment.yml expects: the collection root two levels up
     for name in ("requirements.txt", "bindep.txt"):
         shutil.copy(ROOT / name, tmp_path / name)
@@ -35,17 +36,37 @@ def test_builder_create_lists_the_collections_requirements(tmp_path: Path):
     build = context / "_build"
     assert any(line.startswith("requests") for line in (build / "requirements.txt").read_text().splitlines())
     assert "ca-certificates" in (build / "bindep.txt").read_text()
-    assert (build / "collections" / "openqa-client-0.1.0.tar.gz").is_file()
+    assert (build / "collections" / tarball).is_file()
+    # docs/ee/requirements.yml names the tarball of this version (scripts/release keeps it so)
     wanted = yaml.safe_load((build / "requirements.yml").read_text())["collections"][0]["name"]
-    assert (build / wanted).is_file()
+    assert wanted == "collections/" + tarball
     # what `ansible-builder build` runs inside the image: the collection's meta/execution-environment.yml
     installed = tmp_path / "installed"
     assert run(["ansible-galaxy", "collection", "install", "--force", "-p", str(installed),
-                str(build / "collections" / "openqa-client-0.1.0.tar.gz")], cwd=tmp_path).returncode == 0
+                str(build / "collections" / tarball)], cwd=tmp_path).returncode == 0
     found = run(["ansible-builder", "introspect", "--sanitize", str(installed)], cwd=tmp_path)
     data = yaml.safe_load(found.stdout)
     assert data["python"] == ["requests>=2.25  # from collection openqa.client"], found.stdout
     assert data["system"] == ["ca-certificates [platform:rpm platform:dpkg]  # from collection openqa.client"]
+
+
+def test_decision_environment_has_rulebook_java_and_the_collection(tmp_path: Path):
+    """docs/ee/decision-environment.yml: ansible-builder makes a context with ansible-rulebook, aio-pika, Java 17
+    and the collection tarball (the same layout as the execution environment's)."""
+    ee = tmp_path / "docs" / "ee"
+    shutil.copytree(ROOT / "docs" / "ee", ee)
+    built = run(["ansible-galaxy", "collection", "build", "--output-path", str(ee), str(ROOT)], cwd=tmp_path)
+    assert built.returncode == 0, built.stderr
+    context = tmp_path / "context"
+    created = run(["ansible-builder", "create", "-f", str(ee / "decision-environment.yml"), "-c", str(context)],
+                  cwd=tmp_path)
+    assert created.returncode == 0, created.stdout + created.stderr
+    build = context / "_build"
+    python = (build / "requirements.txt").read_text().splitlines()
+    assert {"aio-pika>=9.5", "ansible-rulebook>=1.3,<1.4", "requests>=2.25"} <= set(python)
+    assert "java-17-openjdk-headless [platform:rpm]" in (build / "bindep.txt").read_text()
+    assert list((build / "collections").glob("openqa-client-*.tar.gz"))
+    assert 'CMD ["ansible-rulebook", "--help"]' in (context / "Dockerfile").read_text()
 
 
 def runner_dir(tmp_path: Path, server, extravars: dict) -> Path:

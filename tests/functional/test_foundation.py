@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 import http.server
+import re
 import subprocess
 import sys
 import threading
 import typing as t
+import uuid
 
 import pytest
-from conftest import _ansible_env
+import yaml
+from conftest import _ansible_env, api_get
 
 from ansible_collections.openqa.client.plugins.module_utils.client import OpenQAClient
 from ansible_collections.openqa.client.plugins.module_utils.envelope import UnreachableError
@@ -71,9 +74,28 @@ def test_credentials_source_is_reported_without_secret(server, module):
 
 
 def test_environment_credentials(server, module):
-    env = {"OPENQA_API_KEY": server.keys["admin"]["key"], "OPENQA_API_SECRET": server.keys["admin"]["secret"]}
+    env = {"OPENQA_API_KEY": server.keys["admin"]["key"], "OPENQA_API_SECRET": server.keys["admin"]["secret"],
+           "OPENQA_HOST": server.url}
     mod = module("test", {"action": "status", "id": server.fixture["passed_job"]}, env=env)
     assert mod.result["credential_source"].startswith("environment")
+
+
+def test_the_single_server_environment_credentials_still_change_things(server, ctl, module, api, make_job,
+                                                                        tmp_path):
+    """The README's setup: OPENQA_HOST with the key for a task, the key alone for one openqa-ctl command."""
+    (tmp_path / "client.conf").write_text("")  # the machine's client.conf would answer otherwise
+    env = {"OPENQA_API_KEY": server.keys["operator"]["key"], "OPENQA_API_SECRET": server.keys["operator"]["secret"],
+           "OPENQA_CONFIG": str(tmp_path)}
+    source = make_job(result="failed")
+    build = "env-" + uuid.uuid4().hex[:8]
+    by_ctl = ctl("test", "clone", "--id", str(source), "--vars", "BUILD=" + build, env=dict(env, OPENQA_HOST=""))
+    assert (by_ctl.status, by_ctl.envelope["invocation"]["changed"]) == (0, True), by_ctl.envelope
+    by_task = module("test", {"action": "clone", "id": [source], "vars": ["BUILD=%s-task" % build]}, host=False,
+                     env=dict(env, OPENQA_HOST=server.url))
+    assert (by_task.status, by_task.result["changed"]) == (0, True), by_task.result
+    assert by_task.result["credential_source"] == "environment (OPENQA_API_KEY/OPENQA_API_SECRET)"
+    for name, made in ((build, by_ctl.returns["id"]), (build + "-task", by_task.returns["id"])):
+        assert [job["id"] for job in api_get(api, "jobs", build=name)["jobs"]] == [made]
 
 
 def test_secret_never_appears_with_vvvv(server, module):
@@ -123,20 +145,58 @@ def test_html_404_is_not_an_unknown_object_but_not_openqa(ctl):
                                   % url)
 
 
+def _library() -> str:
+    return subprocess.run([sys.executable, "-m", "ansible_collections.openqa.client.cli.openqa_ctl",
+                           "--ansible-library"], capture_output=True, text=True, check=True).stdout.strip()
+
+
 def _short_name_run(server, args: str, env: dict) -> str:
-    library = subprocess.run([sys.executable, "-m", "ansible_collections.openqa.client.cli.openqa_ctl",
-                              "--ansible-library"], capture_output=True, text=True, check=True).stdout.strip()
     proc = subprocess.run(["ansible", "localhost", "-m", "openqa_test", "-a", args], capture_output=True, text=True,
-                          env=_ansible_env(dict(env, ANSIBLE_LIBRARY=library)), timeout=300, check=False)
+                          env=_ansible_env(dict(env, ANSIBLE_LIBRARY=_library())), timeout=300, check=False)
     return proc.stdout + proc.stderr
 
 
-def test_short_name_without_any_host_warns(server):
+def test_short_name_without_any_host_warns(server, tmp_path):
     job = server.fixture["passed_job"]
     lost = _short_name_run(server, "action=status id=%d retries=0" % job, {"OPENQA_HOST": ""})
     assert "ran by its short name with no host and no OPENQA_HOST" in lost
     assert "use openqa.client.openqa_test" in lost
-    with_env = _short_name_run(server, "action=status id=%d" % job, {"OPENQA_HOST": server.url})
-    with_host = _short_name_run(server, "action=status id=%d host=%s" % (job, server.url), {"OPENQA_HOST": ""})
+    (tmp_path / "client.conf").write_text("")  # no credentials from anywhere but the task: nothing to warn about
+    quiet = {"OPENQA_CONFIG": str(tmp_path)}
+    with_env = _short_name_run(server, "action=status id=%d" % job, dict(quiet, OPENQA_HOST=server.url))
+    with_host = _short_name_run(server, "action=status id=%d host=%s" % (job, server.url),
+                                dict(quiet, OPENQA_HOST=""))
     assert '"returns": "passed"' in with_env and '"returns": "passed"' in with_host
     assert "short name" not in with_env + with_host
+
+
+def test_a_short_name_that_misses_module_defaults_never_does_so_silently(server, tmp_path):
+    """Issue 25 major 5: with ANSIBLE_LIBRARY and the README's OPENQA_HOST, module_defaults' restricted key was
+    ignored for the environment's (or client.conf's) admin key, with no word."""
+    play = [{"hosts": "localhost", "gather_facts": False,
+             "module_defaults": {"group/openqa.client.openqa": {
+                 "host": server.url, "api_key": server.keys["user"]["key"],
+                 "api_secret": server.keys["user"]["secret"]}},
+             "tasks": [{"name": "short", "openqa_test": {"action": "status", "id": server.fixture["passed_job"]},
+                        "register": "short"},
+                       {"name": "fqcn", "openqa.client.openqa_test": {"action": "status",
+                                                                      "id": server.fixture["passed_job"]},
+                        "register": "fqcn"},
+                       {"ansible.builtin.debug": {"msg": "SHORT={{ short.credential_source }}|"
+                                                         "FQCN={{ fqcn.credential_source }}|"}}]}]
+    (tmp_path / "play.yml").write_text(yaml.safe_dump(play))
+    (tmp_path / "client.conf").write_text("[%s]\nkey = %s\nsecret = %s\n" % (
+        server.url, server.keys["admin"]["key"], server.keys["admin"]["secret"]))
+    admin = {"OPENQA_API_KEY": server.keys["admin"]["key"], "OPENQA_API_SECRET": server.keys["admin"]["secret"]}
+    for env, source in ((admin, "environment"), ({}, "client.conf [%s]" % server.url)):
+        proc = subprocess.run(["ansible-playbook", str(tmp_path / "play.yml")], capture_output=True, text=True,
+                              timeout=300, check=False,
+                              env=_ansible_env(dict(env, ANSIBLE_LIBRARY=_library(), OPENQA_HOST=server.url,
+                                                    OPENQA_CONFIG=str(tmp_path))))
+        out = proc.stdout + proc.stderr
+        assert proc.returncode == 0, out
+        short, fqcn = re.search(r"SHORT=([^|]*)\|FQCN=([^|]*)\|", out).groups()
+        assert short.startswith(source) and fqcn == "options"  # the short name really missed module_defaults
+        assert out.count("ran by its short name") == 1, out
+        assert "openqa_test ran by its short name with credentials from %s" % source in " ".join(out.split())
+        assert "use openqa.client.openqa_test" in out

@@ -448,6 +448,7 @@ def test_the_module_masks_url_userinfo(module_direct):
         host = fake.url.replace("http://", "http://user:PW-in-url@")
         result = module_direct("test", dict(CREDS, action="status", id=[1], host=host, retries=0), host=False)
     assert result["status"] == 6 and "PW-in-url" not in json.dumps(result)
+    assert result["server"] == fake.url.replace("http://", "http://***@")  # what a report may print
 
 
 @pytest.mark.parametrize("to, warned", [("http://openqa.example.com", True), ("https://openqa.example.com", False),
@@ -455,7 +456,8 @@ def test_the_module_masks_url_userinfo(module_direct):
 def test_clone_to_plain_http_warns_like_host(to, warned, monkeypatch):
     monkeypatch.setenv("OPENQA_API_KEY", CREDS["api_key"])
     monkeypatch.setenv("OPENQA_API_SECRET", CREDS["api_secret"])
-    destination = resolve_destination({"to": to}, environ=dict(os.environ))
+    # the environment's credentials go to --to only when OPENQA_HOST names it
+    destination = resolve_destination({"to": to}, environ=dict(os.environ, OPENQA_HOST=to))
     warnings = destination.warnings() if destination else []
     assert bool(warnings) == warned and all("plain http" in warning for warning in warnings)
 

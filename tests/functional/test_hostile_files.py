@@ -23,9 +23,9 @@ from urllib.parse import unquote, urlsplit
 import pytest
 
 from ansible_collections.openqa.client.cli.openqa_ctl import ENTRIES
-from ansible_collections.openqa.client.plugins.module_utils._fetch import read_artifact
+from ansible_collections.openqa.client.plugins.module_utils._download import fetch_job_file
 from ansible_collections.openqa.client.plugins.module_utils._runner import execute
-from ansible_collections.openqa.client.plugins.module_utils.client import AnswerTooLarge, OpenQAClient
+from ansible_collections.openqa.client.plugins.module_utils.client import OpenQAClient
 from ansible_collections.openqa.client.plugins.module_utils.envelope import Result, Status
 
 _PATH = Path(__file__).resolve().parents[1] / "hostile_server.py"
@@ -124,13 +124,13 @@ def test_a_slow_file_stops_at_the_deadline_and_says_what_was_done(tmp_path):
     assert tree(tmp_path)["testresults/serial0.txt"] == b"serial\n"
 
 
-def test_read_artifact_is_bounded_like_an_answer():
-    """What triage reads autoinst-log.txt with: in memory, at most max_answer_mb."""
+def test_one_job_file_is_bounded_like_an_answer(tmp_path):
+    """What test label reads autoinst-log.txt with (fetch_job_file): at most max_answer_mb without a limit."""
     with HostileServer(fake_openqa({"autoinst-log.txt": _endless, "vars.json": b"{}"})) as fake:
         client = OpenQAClient(fake.url, max_answer_mb=4)
-        assert read_artifact(client, 1, "vars.json") == b"{}"
-        with pytest.raises(AnswerTooLarge, match="larger than 4 MB"):
-            read_artifact(client, 1, "autoinst-log.txt")
+        assert fetch_job_file(client, 1, "vars.json", str(tmp_path / "vars.json"), None) == ("downloaded", 2)
+        outcome, size = fetch_job_file(client, 1, "autoinst-log.txt", str(tmp_path / "log"), None)
+    assert outcome == "too large" and size > 4 * 2 ** 20 and sorted(os.listdir(tmp_path)) == ["vars.json"]
 
 
 # ------------------------------------------------------------------ names the server sends

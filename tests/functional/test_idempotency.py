@@ -76,6 +76,10 @@ MUTATIONS = {
 COVERED_ELSEWHERE = {
     "test download": "test_test_download.py: it writes local files; a rerun fetches nothing (changed false)",
     "api call": "test_api.py: a raw call is as idempotent as the route; check mode sends only GETs",
+    "test investigate": "test_test_investigate.py: a rerun finds the investigation (changed false, same ids); "
+                        "check mode predicts the clones and the comment and posts nothing",
+    "test label": "test_test_label.py: a rerun posts no label again (changed false); check mode predicts "
+                  "without posting",
 }
 
 

@@ -12,25 +12,13 @@ import pytest
 import requests
 import yaml
 from conftest import ROOT, _ansible_env
-from faultproxy_fixture import FaultProxy
+from faultproxy_fixture import KeyRecorder
 
 # It creates jobs on the 4.6 server as well: in the master pass (which scripts/test runs beside the 4.6 steps)
 # that would race the 4.6 integration targets, so it runs in the 4.6 pass only.
 pytestmark = pytest.mark.server_version("4.6")
 
 MASTER_STATE = Path(os.environ.get("OPENQA_MASTER_STATE", ROOT / "tests" / "output" / "openqa-server-master.json"))
-
-
-class KeyRecorder(FaultProxy):
-    """A pass-through proxy that notes the X-API-Key of every request it forwards."""
-
-    def __init__(self, upstream: str) -> None:
-        self.keys: t.List[t.Optional[str]] = []
-        super().__init__(upstream, lifetime=300)
-
-    def forward(self, method: str, path: str, headers: t.Mapping[str, str], body: bytes) -> t.Any:
-        self.keys.append({k.lower(): v for k, v in headers.items()}.get("x-api-key"))
-        return super().forward(method, path, headers, body)
 
 
 @pytest.fixture(scope="module")
@@ -45,12 +33,13 @@ def master() -> dict:
     return state
 
 
-def run_report(tmp_path: Path, hosts: dict, *extra: str) -> subprocess.CompletedProcess:
+def run_report(tmp_path: Path, hosts: dict, *extra: str, env: t.Optional[dict] = None) -> subprocess.CompletedProcess:
     inventory = tmp_path / "instances.yml"
     inventory.write_text(yaml.safe_dump({"openqa_instances": {"hosts": hosts}}))
     proc = subprocess.run(["ansible-playbook", "-i", str(inventory), str(ROOT / "playbooks" / "instances_report.yml"),
                            "--forks", "3", *extra], capture_output=True, text=True,
-                          env=_ansible_env({"OPENQA_HOST": "", "OPENQA_CONFIG": str(tmp_path)}), check=False,
+                          env=_ansible_env(dict({"OPENQA_HOST": "", "OPENQA_CONFIG": str(tmp_path)}, **(env or {}))),
+                          check=False,
                           timeout=300)
     assert "Traceback" not in proc.stderr, proc.stderr
     return proc
@@ -86,6 +75,35 @@ def test_two_instances_each_with_its_own_credentials(tmp_path, server, master):
     assert "every instance was read" in proc.stdout
 
 
+def _admin_env(server, tmp_path: Path) -> dict:
+    """The admin key in the environment, and a client.conf of no sections (the machine's has [127.0.0.1])."""
+    (tmp_path / "client.conf").write_text("")
+    return {"OPENQA_API_KEY": server.keys["admin"]["key"], "OPENQA_API_SECRET": server.keys["admin"]["secret"]}
+
+
+def test_the_environments_credentials_reach_no_inventory_instance_without_openqa_host(tmp_path, server):
+    """Issue 24 (High): an instance without a key of its own read with the environment's key."""
+    with KeyRecorder(server.url) as own, KeyRecorder(server.url) as bare:
+        hosts = {"own": {"openqa_host": own.url, "openqa_api_key": server.keys["operator"]["key"],
+                         "openqa_api_secret": server.keys["operator"]["secret"]},
+                 "bare": {"openqa_host": bare.url}}
+        proc = run_report(tmp_path, hosts, "-e", "BUILD=%s" % server.fixture["build"], env=_admin_env(server, tmp_path))
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert own.keys and set(own.keys) == {server.keys["operator"]["key"]}
+    assert bare.keys and set(bare.keys) == {None}  # read anonymously, nothing signed
+    assert "OPENQA_API_KEY/OPENQA_API_SECRET were not sent to %s" % bare.url in proc.stdout + proc.stderr
+    assert server.keys["admin"]["secret"] not in proc.stdout + proc.stderr
+
+
+def test_the_environments_credentials_reach_only_the_instance_openqa_host_names(tmp_path, server):
+    with KeyRecorder(server.url) as named, KeyRecorder(server.url) as other:
+        hosts = {"named": {"openqa_host": named.url}, "other": {"openqa_host": other.url}}
+        proc = run_report(tmp_path, hosts, env=dict(_admin_env(server, tmp_path), OPENQA_HOST=named.url))
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert named.keys and set(named.keys) == {server.keys["admin"]["key"]}
+    assert other.keys and set(other.keys) == {None}
+
+
 def test_an_unreadable_instance_is_reported_and_fails_the_play_after_the_summary(tmp_path, server):
     hosts = {"good": {"openqa_host": server.url},
              "down": {"openqa_host": "http://127.0.0.1:9", "openqa_retries": 0},
@@ -105,3 +123,15 @@ def test_workers_only_without_a_build(tmp_path, server):
     assert proc.returncode == 0, proc.stdout
     line = summary(proc)[0]
     assert line.startswith("only (%s): " % server.url) and "workers" in line and "build" not in line
+
+
+def test_the_summary_never_shows_the_password_in_a_host_url(tmp_path, server):
+    """Issue 24 (Low): the summary printed http://user:PASSWORD@host."""
+    secret_url = server.url.replace("://", "://reporter:PW-in-url-7@")
+    proc = run_report(tmp_path, {"proxied": {"openqa_host": secret_url},
+                                 "broken": {"openqa_host": "http://reporter:PW-in-url-7@host:port"}})
+    assert proc.returncode == 2, proc.stdout + proc.stderr  # the broken one is not read
+    assert "PW-in-url-7" not in proc.stdout + proc.stderr
+    lines = summary(proc)
+    assert lines[0].startswith("broken (no valid openqa_host): NOT READ: ")
+    assert lines[1].startswith("proxied (%s): " % server.url.replace("://", "://***@")) and "workers" in lines[1]

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+import re
 import typing as t
 import uuid
 
@@ -33,6 +35,12 @@ def failing_build(server, api, make_job) -> t.Callable[[], t.Tuple[str, t.Dict[s
     return make
 
 
+def summary(stdout: str) -> t.List[str]:
+    """The summary task's lines about jobs (the debug task prints its msg as a list, one string per line)."""
+    return [json.loads(line.strip().rstrip(",")) for line in stdout.splitlines()
+            if re.match(r'\s+"(known|labelled|UNKNOWN) ', line)]
+
+
 def texts(api, job_id: int) -> t.List[str]:
     return [comment["text"] for comment in api_get(api, "jobs/%d/comments" % job_id)]
 
@@ -49,6 +57,11 @@ def test_labels_known_failures_once_and_fails_on_the_rest(api, playbook, failing
     assert "unknown failures in build %s: %d (first failed modules: surprise)" % (build, jobs["unknown"]) \
         in first.stdout
     assert "labelled job %d (x86_64): failed in odd -> bsc#3333" % jobs["earlier"] in first.stdout
+    assert sorted(summary(first.stdout)) == sorted([  # one line each, never run together
+        "known    job %d (x86_64): failed in first_boot -> bsc#1111" % jobs["known_a"],
+        "known    job %d (x86_64): failed in zypper_up -> poo#2222" % jobs["known_b"],
+        "UNKNOWN  job %d (x86_64): failed in surprise" % jobs["unknown"],
+        "labelled job %d (x86_64): failed in odd -> bsc#3333" % jobs["earlier"]])
     again = playbook("label_known", BUILD=build, KNOWN=KNOWN)
     assert again.rc == 2 and again.changed == 0
     assert len(texts(api, jobs["known_a"])) == 1
@@ -62,10 +75,23 @@ def test_check_mode_predicts_without_posting(api, playbook, failing_build):  # n
     build, jobs = failing_build()
     run = playbook("label_known", check=True, BUILD=build, KNOWN=KNOWN)
     assert run.rc == 2 and run.changed == 1, run.stdout
-    assert run.stdout.count("changed: [localhost] => (item=") == 2
+    assert len(re.findall(r'known +job \d+ \(x86_64\)', run.stdout)) == 2, run.stdout
     assert texts(api, jobs["known_a"]) == [] and texts(api, jobs["known_b"]) == []
 
 
 def test_needs_a_build_and_a_map(playbook):  # noqa: F811
     run = playbook("label_known", BUILD="x", KNOWN=["first_boot"])
     assert run.rc == 2 and "give the build and a map of module to bug" in run.stdout
+
+
+def test_rules_of_test_labels_format_come_first(api, playbook, failing_build):  # noqa: F811
+    """KNOWN is converted to rules of test label's format; RULES adds rules of that format, checked first."""
+    build, jobs = failing_build()
+    rules = [{"module": "surprise", "label": "poo#5555 a surprise"},
+             {"module": "zypper_up", "label": "poo#6666 zypper_up, by the rule that comes first"}]
+    run = playbook("label_known", BUILD=build, KNOWN=KNOWN, RULES=rules)
+    assert run.rc == 0 and run.changed == 1, run.stdout
+    assert texts(api, jobs["unknown"]) == ["poo#5555 a surprise"]
+    assert texts(api, jobs["known_b"]) == ["poo#6666 zypper_up, by the rule that comes first"]
+    assert texts(api, jobs["known_a"]) == ["bsc#1111: known failure of first_boot, never_fails (label_known)"]
+    assert "every failure of build %s is labelled" % build in run.stdout

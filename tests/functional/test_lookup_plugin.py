@@ -6,8 +6,10 @@ import json
 import re
 import subprocess
 import typing as t
+import uuid
 
 from conftest import ROOT, _ansible_env, api_get
+from faultproxy_fixture import KeyRecorder
 
 MARK = "LOOKUP-RESULT:"
 
@@ -90,13 +92,38 @@ def test_errors_carry_the_envelope_message(server):
 def test_credentials_from_the_environment_and_never_in_the_output(server, make_job):
     secret = server.keys["admin"]["secret"]
     half = lookup(server, "lookup('openqa.client.openqa', 'test', 'status', id=[1], host=url)",
-                  env={"OPENQA_API_KEY": server.keys["admin"]["key"]}, verbosity=3)
+                  env={"OPENQA_API_KEY": server.keys["admin"]["key"], "OPENQA_HOST": server.url}, verbosity=3)
     assert "api_secret is missing: environment" in half.stdout + half.stderr
     full = lookup(server, "lookup('openqa.client.openqa', 'test', 'status', id=[%d], host=url)"
                   % server.fixture["passed_job"], env={"OPENQA_API_KEY": server.keys["admin"]["key"],
-                                                       "OPENQA_API_SECRET": secret}, verbosity=3)
+                                                       "OPENQA_API_SECRET": secret, "OPENQA_HOST": server.url},
+                  verbosity=3)
     assert value(full) == "passed"
     assert secret not in full.stdout + full.stderr + half.stdout + half.stderr
+
+
+def test_a_lookup_with_its_own_host_never_gets_the_environments_credentials(server, tmp_path):
+    """Issue 24 (High): a lookup with host= signed its reads with the key OPENQA_HOST's server was given."""
+    (tmp_path / "client.conf").write_text("")  # the machine's client.conf has a [127.0.0.1] section
+    env = {"OPENQA_API_KEY": server.keys["admin"]["key"], "OPENQA_API_SECRET": server.keys["admin"]["secret"],
+           "OPENQA_CONFIG": str(tmp_path)}
+    expression = "lookup('openqa.client.openqa', 'test', 'status', id=[%d]%s)"
+    with KeyRecorder(server.url) as other:
+        own_host = lookup(server, expression % (server.fixture["passed_job"], ", host='%s'" % other.url),
+                          env=dict(env, OPENQA_HOST=server.url))
+        assert value(own_host) == "passed" and other.keys and set(other.keys) == {None}
+        assert "OPENQA_API_KEY/OPENQA_API_SECRET were not sent to %s" % other.url in own_host.stderr
+        # without OPENQA_HOST a host given to the lookup is one instance among others as well
+        other.keys.clear()
+        assert value(lookup(server, expression % (server.fixture["passed_job"], ", host='%s'" % other.url),
+                            env=dict(env, OPENQA_HOST=""))) == "passed"
+        assert other.keys and set(other.keys) == {None}
+        # the server OPENQA_HOST names gets them, with or without host=
+        other.keys.clear()
+        for host in ("", ", host='%s'" % other.url):
+            assert value(lookup(server, expression % (server.fixture["passed_job"], host),
+                                env=dict(env, OPENQA_HOST=other.url))) == "passed"
+        assert other.keys and set(other.keys) == {server.keys["admin"]["key"]}
 
 
 def test_lookup_playbook(server):
@@ -108,3 +135,17 @@ def test_lookup_playbook(server):
     assert "textmode (x86_64) job %d: passed" % server.fixture["passed_job"] in proc.stdout
     assert "idle qemu_x86_64 workers: 1" in proc.stdout
     assert re.search(r"not ok: .*\b%d\b" % server.fixture["failed_job"], proc.stdout)
+
+
+def test_an_option_that_would_restart_is_refused_and_nothing_changes(server, api, make_job):
+    """build wait max_attempts restarts failures: a lookup ran it in check mode and passed a failed build."""
+    build = "gate-%s" % uuid.uuid4().hex[:8]
+    job_id = make_job(result="failed", BUILD=build)
+    proc = lookup(server, "lookup('openqa.client.openqa', 'build', 'wait', id='%s', max_attempts=2, host=url, "
+                          "api_key='%s', api_secret='%s')" % ((build,) + tuple(server.creds().values())))
+    assert proc.returncode != 0, proc.stdout
+    assert "'build wait' with max_attempts changes the server and a lookup only reads: use the " \
+           "openqa.client.openqa_build module (action=wait)" in proc.stdout + proc.stderr
+    assert api_get(api, "jobs/%d" % job_id)["job"]["clone_id"] is None
+    plain = lookup(server, "lookup('openqa.client.openqa', 'build', 'wait', id='%s', host=url)" % build)
+    assert plain.returncode != 0 and "(status 7)" in plain.stdout + plain.stderr

@@ -47,8 +47,8 @@ def playbook(server: Server) -> t.Callable[..., PlaybookRun]:
     """ansible-playbook playbooks/NAME.yml with extra vars; credentials as the playbook variables."""
 
     def run(name: str, check: bool = False, **extra_vars: t.Any) -> PlaybookRun:
-        extra = dict(openqa_host=server.url, openqa_api_key=server.keys["admin"]["key"],
-                     openqa_api_secret=server.keys["admin"]["secret"], **extra_vars)
+        extra = dict(dict(openqa_host=server.url, openqa_api_key=server.keys["admin"]["key"],
+                          openqa_api_secret=server.keys["admin"]["secret"]), **extra_vars)
         with tempfile.NamedTemporaryFile("w", suffix=".json") as handle:
             json.dump(extra, handle)
             handle.flush()
@@ -200,12 +200,33 @@ def test_gate_in_check_mode_posts_nothing_and_does_not_wait(api, playbook, new_b
     build = "pb-check-" + uuid.uuid4().hex[:10]
     run = playbook("schedule_and_gate", check=True, BUILD=build, TIMEOUT="1h", INTERVAL=1)
     assert run.rc == 0, run.stdout
-    assert "would schedule" in run.stdout and "check mode: not waiting: no job" in run.stdout
+    assert "would schedule" in run.stdout and "check mode: cannot know yet: no job" in run.stdout
+    assert "preflight: gate cannot know yet" in run.stdout and "gate PASSED" not in run.stdout
     assert api_get(api, "jobs", build=build)["jobs"] == []
     pending = new_build({"textmode": "passed", "raid0": "failed"})  # gnome and raid1 stay scheduled
     run = playbook("schedule_and_gate", check=True, BUILD=pending, TIMEOUT="1h", INTERVAL=1)
-    assert "check mode: not waiting for 2 pending jobs" in run.stdout, run.stdout
-    assert "gate FAILED" in run.stdout and run.rc != 0  # raid0 failed and the rest is pending
+    # raid0 would be restarted and the rest is pending: no verdict yet, neither PASSED nor FAILED
+    assert "check mode: cannot know yet: would restart " in run.stdout, run.stdout
+    assert "2 jobs are pending" in run.stdout
+    assert "preflight: gate cannot know yet" in run.stdout and run.rc == 0
+    assert "gate FAILED" not in run.stdout and "gate PASSED" not in run.stdout
+    run = playbook("schedule_and_gate", check=True, BUILD=pending, RESTART_FAILURES=False)
+    assert "preflight: gate would FAIL" in run.stdout and run.rc != 0  # nothing restarts raid0
+
+
+def test_gate_takes_several_arches_and_keeps_a_timeout_apart_from_a_failure(api, playbook):
+    """Issue 25's minors: a list of arches (none: every product), and a timeout is not "gate FAILED"."""
+    build = "pb-arches-" + uuid.uuid4().hex[:10]
+    timed_out = playbook("schedule_and_gate", BUILD=build, ARCH="", TIMEOUT=1, INTERVAL=1)
+    jobs = api_get(api, "jobs", build=build)["jobs"]
+    assert sorted({job["settings"]["ARCH"] for job in jobs}) == ["aarch64", "x86_64"] and len(jobs) == 8
+    assert timed_out.rc != 0 and "gate TIMED OUT after 1 for build %s: still pending: " % build in timed_out.stdout
+    assert "gate FAILED" not in timed_out.stdout
+    for job in jobs:
+        api_post(api, "jobs/%d/set_done" % job["id"], result="passed")
+    passed = playbook("schedule_and_gate", BUILD=build, ARCH="x86_64, aarch64", TIMEOUT=5, INTERVAL=1)
+    assert passed.rc == 0 and passed.changed == 0 and "gate PASSED for build %s" % build in passed.stdout
+    assert "aarch64: already scheduled: 4 jobs" in passed.stdout
 
 
 def test_gate_needs_a_build(playbook):
@@ -228,6 +249,20 @@ def test_retrigger_failed_restarts_once_then_changes_nothing(api, playbook, new_
     second = playbook("retrigger_failed", BUILD=build)
     assert second.rc == 0 and second.changed == 0, second.stdout
     assert latest(api, build)["raid1"]["id"] == clone["id"]
+
+
+def test_retrigger_failed_leaves_a_job_that_failed_twice_alone(api, playbook, new_build):
+    """Issue 25: "restart ... once" restarted a job that had failed twice."""
+    build = new_build(RAID1_FAILED)
+    first = playbook("retrigger_failed", BUILD=build)
+    clone = latest(api, build)["raid1"]
+    api_post(api, "jobs/%d/set_done" % clone["id"], result="failed")   # the restart failed too
+    again = playbook("retrigger_failed", BUILD=build)
+    assert (first.changed, again.rc, again.changed) == (1, 0, 0), again.stdout
+    assert "not restarted, already run 2 times (max_attempts): %d" % clone["id"] in again.stdout
+    assert latest(api, build)["raid1"]["id"] == clone["id"]
+    third = playbook("retrigger_failed", BUILD=build, MAX_ATTEMPTS=3)
+    assert third.changed == 1 and latest(api, build)["raid1"]["id"] != clone["id"]
 
 
 def test_clone_for_debug_clones_once_out_of_the_build(api, playbook, new_build, server):

@@ -5,6 +5,7 @@ from __future__ import annotations
 import uuid
 
 from conftest import api_get, api_post
+from faultproxy_fixture import KeyRecorder
 
 from ansible_collections.openqa.client.cli.openqa_ctl import ENTRIES
 from ansible_collections.openqa.client.plugins.module_utils.envelope import Status
@@ -136,9 +137,48 @@ def test_clone_to_prefers_the_destinations_client_conf_to_the_environment(server
     assert (made.status, made.changed) == (Status.OK, True), made.message
     assert "destination %s: client.conf [127.0.0.1:%d]" % (proxy.url, proxy.port) in made.credential_source
     assert [job["id"] for job in api_get(api, "jobs", build=build)["jobs"]] == [made.returns["id"]]
-    # no section there: the environment is the last resort
+    # no section there: the environment's credentials are the source's, never the destination's
+    proxy.clear()
     env_only = _clone_to(server, proxy, tmp_path, source, build + "e", env=user_env)
-    assert env_only.status == Status.AUTH and "environment" in env_only.credential_source
+    assert (env_only.status, env_only.changed) == (Status.AUTH, False)
+    assert "destination %s: none (anonymous)" % proxy.url in env_only.credential_source
+    assert proxy.requests() == []  # nothing reached it
+
+
+def _admin_env(server, tmp_path, **extra: str) -> dict:
+    """The admin key in the environment and a client.conf of no sections (the machine's has [127.0.0.1])."""
+    (tmp_path / "client.conf").write_text("")
+    return dict({"OPENQA_API_KEY": server.keys["admin"]["key"], "OPENQA_API_SECRET": server.keys["admin"]["secret"],
+                 "OPENQA_CONFIG": str(tmp_path), "OPENQA_HOST": ""}, **extra)
+
+
+def test_clone_to_never_sends_the_environments_credentials_to_the_destination(server, ctl, api, tmp_path, make_job):
+    """Issue 24 (High): the destination got the source's OPENQA_API_KEY and a job was created there."""
+    source = make_job(result="passed")
+    build = "to-env-" + uuid.uuid4().hex[:8]
+    with KeyRecorder(server.url) as destination:
+        run = ctl("test", "clone", "--id", str(source), "--from", server.url, "--to", destination.url,
+                  "--vars", "BUILD=" + build, host=False, env=_admin_env(server, tmp_path))
+    assert (run.status, run.envelope["invocation"]["changed"]) == (5, False), run.envelope
+    assert destination.keys == []  # not one request, signed or not
+    assert "no credentials for the destination %s" % destination.url in run.message
+    assert "OPENQA_API_KEY/OPENQA_API_SECRET were not sent to %s" % destination.url in run.stderr
+    assert api_get(api, "jobs", build=build)["jobs"] == []
+
+
+def test_clone_to_the_server_openqa_host_names_takes_the_environments_credentials(server, ctl, api, tmp_path,
+                                                                                    make_job):
+    source = make_job(result="passed")
+    build = "to-named-" + uuid.uuid4().hex[:8]
+    with KeyRecorder(server.url) as origin, KeyRecorder(server.url) as destination:
+        run = ctl("test", "clone", "--id", str(source), "--from", origin.url, "--to", destination.url,
+                  "--vars", "BUILD=" + build, "--skip-deps", host=False,
+                  env=_admin_env(server, tmp_path, OPENQA_HOST=destination.url))
+    assert run.status == 0, run.envelope
+    assert [job["id"] for job in api_get(api, "jobs", build=build)["jobs"]] == [run.returns["id"]]
+    # the environment's key went to OPENQA_HOST's server only: --from read anonymously
+    assert destination.keys and set(destination.keys) == {server.keys["admin"]["key"]}
+    assert origin.keys and set(origin.keys) == {None}
 
 
 def test_to_api_key_without_to_is_invalid(server, ctl):
@@ -155,3 +195,17 @@ def test_explicit_defaults_do_not_conflict_in_a_task(server, module_direct, make
     restart = module_direct("test", {"action": "restart", "id": [source], "parent": True, "skip_children": False,
                                      "skip_parents": False, **server.creds()}, check=True)
     assert restart["status"] == 0, restart["msg"]
+
+
+def test_a_change_on_a_server_whose_environment_credentials_are_another_servers_is_never_sent(server, proxy, api,
+                                                                                             tmp_path, make_job):
+    """Reads go anonymously; the POST it cannot sign fails with status 5 before it leaves."""
+    source = make_job(result="passed")
+    build = "unsigned-" + uuid.uuid4().hex[:8]
+    raw = {"action": "clone", "id": [source], "vars": ["BUILD=" + build], "host": proxy.url}
+    result = execute(ENTRIES["test"], raw, environ=_admin_env(server, tmp_path, OPENQA_HOST=server.url))
+    assert (result.status, result.changed) == (Status.AUTH, False)
+    assert result.message.startswith("POST jobs not sent: OPENQA_API_KEY/OPENQA_API_SECRET were not sent to %s"
+                                     % proxy.url), result.message
+    assert proxy.requests() and proxy.mutations() == []
+    assert api_get(api, "jobs", build=build)["jobs"] == []

@@ -130,12 +130,12 @@ def test_without_bulk_route_one_probe_per_process_then_one_post_per_job(server, 
     client = OpenQAClient(server.url, **server.creds())
     first = [make_job(result="failed") for _job in range(3)]
     run_comment(client, id=first, text=label())
-    # 3 reads, the bulk POST answered 404 (openQA 4.6), 3 single POSTs
-    assert client.request_count == 3 + 1 + 3
+    # 3 reads, the bulk POST answered 404 (openQA 4.6), 3 single POSTs, 3 reads for a concurrent run's duplicate
+    assert client.request_count == 3 + 1 + 3 + 3
     second = [make_job(result="failed") for _job in range(2)]
     before = client.request_count
     run_comment(client, id=second, text=label())
-    assert client.request_count - before == 2 + 2   # no second probe
+    assert client.request_count - before == 2 + 2 + 2   # no second probe
     assert all(len(texts(api, job_id)) == 1 for job_id in first + second)
 
 
@@ -201,10 +201,120 @@ def test_bulk_routes_one_request_for_all_jobs_on_master(master):
     text = label()
     added = run_comment(client, id=jobs, text=text)
     assert added.changed and added.returns == jobs
-    assert client.request_count == 3 + 1   # 3 reads, one POST comments
+    assert client.request_count == 3 + 1 + 3   # 3 reads, one POST comments, 3 reads for a duplicate
     comments = {job_id: session.get(master["url"] + "/api/v1/jobs/%d/comments" % job_id).json() for job_id in jobs}
     assert all([c["text"] for c in found] == [text] for found in comments.values())
     before = client.request_count
     removed = run_comment(client, id=jobs, text=text, remove=True)
     assert removed.changed and client.request_count - before == 3 + 1   # 3 reads, one DELETE comments
     assert all(session.get(master["url"] + "/api/v1/jobs/%d/comments" % job_id).json() == [] for job_id in jobs)
+
+
+# ------------------------------------------------------------------ openQA's rewriting of bug URLs (issue 24)
+
+def bug_number() -> int:
+    return uuid.uuid4().int % 900000 + 100000
+
+
+@pytest.mark.parametrize("url", ["https://progress.opensuse.org/issues/%d",
+                                 "https://bugzilla.suse.com/show_bug.cgi?id=%d",
+                                 "https://github.com/os-autoinst/openQA/pull/%d"])
+def test_a_bug_url_label_is_idempotent_and_removable(server, api, ctl, url, make_job):
+    # openQA stores the URL as its bug reference (poo#N, bsc#N, gh#repo#N): the label must be found as stored
+    job_id = make_job(result="failed")
+    text = (url % bug_number()) + " known issue"
+    first = ctl("test", "comment", "--id", str(job_id), "--text", text, *server.cli_creds())
+    assert first.status == 0 and first.envelope["invocation"]["changed"] is True, first.stdout
+    assert texts(api, job_id) == [_comments.as_openqa_stores(text)] != [text]
+    again = ctl("test", "comment", "--id", str(job_id), "--text", text, *server.cli_creds())
+    assert again.envelope["invocation"]["changed"] is False and len(texts(api, job_id)) == 1, again.stdout
+    removed = ctl("test", "comment", "--id", str(job_id), "--text", text, "--remove", *server.cli_creds())
+    assert removed.envelope["invocation"]["changed"] is True and removed.returns == [job_id]
+    assert texts(api, job_id) == []
+
+
+def test_our_rewriting_of_bug_urls_is_the_servers(server, api, make_job):
+    """Each URL as openQA stores it: the same text as our rewriting where the server knows the tracker, and
+    equal after our rewriting where it does not (4.6 knows bugs.debian.org, master invent.kde.org)."""
+    n = bug_number()
+    both = ["https://progress.opensuse.org/issues/%d" % n, "https://bugzilla.suse.com/show_bug.cgi?id=%d" % n,
+            "https://bugzilla.novell.com/show_bug.cgi?id=%d" % n,
+            "https://bugzilla.opensuse.org/show_bug.cgi?id=%d" % n,
+            "https://github.com/os-autoinst/openQA/issues/%d" % n, "https://github.com/o/r/pull/%d and more" % n,
+            "https://gitlab.gnome.org/GNOME/gnome-shell/-/issues/%d" % n, "https://pagure.io/repo/issue/%d" % n,
+            "a https://bugs.kde.org/show_bug.cgi?id=%d, https://bugzilla.redhat.com/show_bug.cgi?id=%d" % (n, n),
+            "(https://progress.opensuse.org/issues/%d)" % n, "\"https://progress.opensuse.org/issues/%d\"" % n,
+            "https://progress.opensuse.org/issues/%da" % n, "HTTPS://PROGRESS.OPENSUSE.ORG/issues/%d" % n,
+            "https://progress.opensuse.org/issues/%d#note-3" % n]
+    either = ["https://bugs.debian.org/cgi-bin/bugreport.cgi?bug=%d" % n,
+              "https://invent.kde.org/a/b/-/issues/%d" % n,
+              "https://jira.suse.com/browse/PED-%d" % n, "https://jira.suse.de/browse/PED-%d" % n,
+              "https://github.com/o/r/pulls/%d" % n, "https://gitlab.com/fedora/sigs/x/-/work_items/%d" % n]
+    job_id = make_job(result="failed")
+    for text in both + either:
+        api_post(api, "jobs/%d/comments" % job_id, text=text)
+    stored = dict(zip(both + either, texts(api, job_id), strict=True))
+    assert {text: _comments.as_openqa_stores(text) for text in both} == {text: stored[text] for text in both}
+    assert any(stored[text] != text for text in either)  # the server rewrote some of them
+    for text in either:
+        assert _comments.as_openqa_stores(stored[text]) == _comments.as_openqa_stores(text), (text, stored[text])
+
+
+@pytest.mark.parametrize("jobs", [1, 2])  # one DELETE per comment, and the bulk DELETE where the server has it
+def test_removing_a_force_result_label_is_refused_not_an_auth_error(server, api, ctl, make_job, jobs):
+    ids = [make_job(result="failed") for _job in range(jobs)]
+    text = "label:force_result:softfailed:bsc#%d" % bug_number()
+    added = ctl("test", "comment", "--id", *map(str, ids), "--text", text, *server.cli_creds())
+    assert added.status == 0, added.stdout
+    assert {api_get(api, "jobs/%d" % job_id)["job"]["result"] for job_id in ids} == {"softfailed"}
+    for check in ([], ["--check"]):
+        removal = ctl("test", "comment", "--id", *map(str, ids), "--text", text, "--remove", *check,
+                      *server.cli_creds())
+        assert removal.status == 9 and removal.rc == 9, removal.stdout
+        assert "openQA does not delete a comment with a force_result label" in removal.message
+        assert removal.envelope["invocation"]["changed"] is False
+    assert all(texts(api, job_id) == [text] for job_id in ids)
+
+
+# ------------------------------------------------------------------ two runs at once (issue 24)
+
+class _RacedClient(OpenQAClient):
+    """A run whose comment POST is preceded by a whole other run of the same comment: the other run has read
+    the jobs (no comment yet), posted and read again before this run's POST reaches openQA."""
+
+    def __init__(self, url: str, other: t.Callable[[], t.Any], **creds: t.Any) -> None:
+        super().__init__(url, **creds)
+        self.other = other
+        self.other_result: t.Any = None
+
+    def request(self, method: str, path: str, params: t.Any = None) -> t.Any:
+        if method == "POST" and path.endswith("comments") and self.other is not None:
+            other, self.other = self.other, None
+            self.other_result = other()
+        return super().request(method, path, params)
+
+
+@pytest.mark.parametrize("jobs", [1, 3])  # one POST per job, and on master the bulk POST
+def test_two_runs_at_once_leave_one_comment_and_one_change(server, api, make_job, jobs):
+    ids, text = [make_job(result="failed") for _job in range(jobs)], label()
+    other = OpenQAClient(server.url, **server.creds())
+    raced = _RacedClient(server.url, lambda: run_comment(other, id=ids, text=text), **server.creds())
+    result = run_comment(raced, id=ids, text=text)
+    first = raced.other_result
+    assert first.changed and first.returns == ids
+    assert (result.changed, result.returns) == (False, []), result.message
+    assert "already has this comment; jobs %s got it meanwhile from another run" % ", ".join(map(str, ids)) \
+        in result.message
+    assert all(texts(api, job_id) == [text] for job_id in ids)
+
+
+def test_a_duplicate_a_user_cannot_delete_is_a_warning(server, api, make_job):
+    """Deleting a comment needs an admin: a plain user's run keeps the truth (it added one) and says so."""
+    job_id, text = make_job(result="failed"), label()
+    other = OpenQAClient(server.url, **server.creds("user"))
+    raced = _RacedClient(server.url, lambda: run_comment(other, id=[job_id], text=text), **server.creds("user"))
+    result = run_comment(raced, id=[job_id], text=text)
+    assert result.changed and result.returns == [job_id] and result.status == 0
+    assert "jobs %d got this comment twice (another run added it at the same time); deleting ours failed" % job_id \
+        in result.warnings[0]
+    assert texts(api, job_id) == [text, text]

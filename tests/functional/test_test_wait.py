@@ -119,5 +119,5 @@ def test_restart_with_wait_waits_for_the_new_job(server, api, make_job):
 def test_check_mode_polls_once_and_does_not_block(server, make_job):
     pending = make_job()
     rc, envelope = finish(start_wait(server, pending, timeout="1h", extra=("--check",)))
-    assert (rc, envelope["returns"]) == (0, {str(pending): "scheduled"})
-    assert envelope["invocation"]["message"].startswith("check mode: not waiting for 1 pending jobs")
+    assert (rc, envelope["returns"]) == (10, {str(pending): "scheduled"})
+    assert envelope["invocation"]["message"].startswith("check mode: cannot know yet: 1 jobs are pending")

@@ -198,3 +198,14 @@ def test_cli_and_module_agree_on_every_action(ctl, module, own_worker):
         assert mod.returns == cli.returns, cli_args
         assert mod.result["changed"] is False
         assert (mod.rc == 0) == (cli.rc == 0), cli_args
+
+
+@pytest.mark.parametrize("url", ["http://127.0.0.1:9526", "https://openqa.example.com/"])
+def test_search_by_a_host_that_is_a_url_is_status_4_pointing_at_from(server, ctl, module, url):
+    """worker info --host URL means the server; in worker search --host filters workers (issue 25, major 4)."""
+    cli = ctl("worker", "search", "--host", url)
+    assert (cli.rc, cli.message) == (4, "the worker host filter %r is a URL, not a worker machine's name; the "
+                                        "openQA server is given as --from" % url)
+    mod = module("worker", {"action": "search", "worker_host": url})
+    assert mod.status == 4 and mod.result["msg"].endswith("the openQA server is given as host")
+    assert ctl("worker", "search", "--host", "fixture-worker").rc == 0

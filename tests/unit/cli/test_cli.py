@@ -212,3 +212,26 @@ def test_table_renders_nested_records_as_sub_rows_and_wraps_instead_of_cutting()
     assert "".join(wrapped) == json.dumps(long, separators=(",", ":"))  # whole, over several lines
     assert len(wrapped) > 1 and all(len(part) <= 60 for part in wrapped)
     assert lines[-4:] == ["builds:", "build  failed", "-----  ------", "b1     0"]
+
+
+def test_deprecated_options_and_aliases_warn_on_the_command_line_and_in_json_data(monkeypatch, capsys, tmp_path):
+    from ansible_collections.openqa.client.plugins.module_utils._spec import Deprecation
+
+    entry = openqa_ctl.ENTRIES["test"]
+    alias = ("follow_clones", Deprecation("2.0.0", "write follow"))
+    going = entry.option("follow")._replace(aliases=("follow_clones",), deprecated_aliases=(alias,),
+                                            deprecated=Deprecation("2.0.0", "status follows by itself"))
+    options = tuple(going if option.name == "follow" else option for option in entry.options)
+    monkeypatch.setitem(openqa_ctl.ENTRIES._loaded, "test", entry._replace(options=options))
+    openqa_ctl.main(["test", "status", "--id", "1", "--no-follow"] + UNREACHABLE)
+    assert capsys.readouterr().err.count("deprecated") == 1
+    openqa_ctl.main(["test", "status", "--id", "1", "--follow-clones"] + UNREACHABLE)
+    err = capsys.readouterr().err
+    assert "option follow is deprecated and will be removed in openqa.client 2.0.0: status follows by itself" in err
+    assert "follow_clones, an alias of option follow, is deprecated" in err
+    data = tmp_path / "data.json"
+    data.write_text(json.dumps({"follow_clones": True}))
+    openqa_ctl.main(["test", "status", "--id", "1", "--json-data", str(data)] + UNREACHABLE)
+    assert "follow_clones, an alias of option follow, is deprecated" in capsys.readouterr().err
+    openqa_ctl.main(["test", "status", "--id", "1"] + UNREACHABLE)
+    assert "deprecated" not in capsys.readouterr().err

@@ -17,8 +17,8 @@ try:
     code = openqa_ctl.main(sys.argv[1:])
 except SystemExit as exited:
     code = exited.code
-print(json.dumps({"code": code, "requests": "requests" in sys.modules, "urllib3": "urllib3" in sys.modules}),
-      file=sys.stderr)
+print(json.dumps({"code": code, "requests": "requests" in sys.modules, "urllib3": "urllib3" in sys.modules,
+                  "events": "aio_pika" in sys.modules or "ansible_rulebook" in sys.modules}), file=sys.stderr)
 """
 
 
@@ -46,13 +46,23 @@ def _probe(argv: list) -> dict:
     (["test", "status", "--id", "1", "--retries", "-1"], 4),
     (["test", "status", "--id", "1", "--host", "ftp://x"], 4),
     (["test", "status", "--id", "1", "--api-key", "k"], 4),
+    (["events", "--help"], 0),
+    (["events", "--types", "build.finished"], 4),
+    (["events", "--settle", "soon"], 4),
 ])
 def test_no_requests_import_without_a_request(argv, code):
     seen = _probe(argv)
-    assert seen == {"code": code, "requests": False, "urllib3": False}
+    assert seen == {"code": code, "requests": False, "urllib3": False, "events": False}
+
+
+def test_polling_events_import_neither_aio_pika_nor_ansible_rulebook():
+    """openqa-ctl events without --amqp-url polls over REST: the events extra is not needed (port 9 refuses,
+    the poll warns and goes on until --timeout)."""
+    seen = _probe(["events", "--host", "http://127.0.0.1:9", "--retries", "0", "--timeout", "0.5"])
+    assert seen == {"code": 0, "requests": True, "urllib3": True, "events": False}
 
 
 def test_a_call_that_reaches_for_the_network_imports_it():
     """The control: the probe does see requests once a request is made (port 9 refuses)."""
     seen = _probe(["test", "status", "--id", "1", "--host", "http://127.0.0.1:9", "--retries", "0"])
-    assert seen == {"code": 1, "requests": True, "urllib3": True}
+    assert seen == {"code": 1, "requests": True, "urllib3": True, "events": False}

@@ -64,12 +64,41 @@ def test_drop_ins_override_the_main_file(conf_dir):
 def test_precedence(conf_dir):
     env = _env(conf_dir, OPENQA_API_KEY="ENVKEY", OPENQA_API_SECRET="ENVSECRET")
     host = {"host": "http://127.0.0.1:9526"}
-    assert resolve_connection(host, environ=env).api_key == "ENVKEY"
+    assert resolve_connection(host, environ=env, sole_server=True).api_key == "ENVKEY"
     options = dict(host, api_key="OPTKEY", api_secret="OPTSECRET")
     connection = resolve_connection(options, environ=env)
     assert (connection.api_key, connection.credential_source) == ("OPTKEY", "options")
     from_file = resolve_connection(options, from_json_data={"api_key", "api_secret"}, environ=env)
     assert from_file.credential_source == "json-data"
+
+
+def test_environment_credentials_go_only_to_the_server_openqa_host_names(conf_dir):
+    env = _env(conf_dir, OPENQA_HOST="127.0.0.1:9526", OPENQA_API_KEY="ENVKEY", OPENQA_API_SECRET="ENVSECRET")
+    for same in ({}, {"host": "http://127.0.0.1:9526/"}, {"host": "http://user:pw@127.0.0.1:9526"}):
+        assert resolve_connection(same, environ=env).api_key == "ENVKEY", same
+    # another instance: its own client.conf section, else nothing, whoever asks (a play or openqa-ctl)
+    for sole_server in (False, True):
+        assert resolve_connection({"host": "openqa.example.com"}, environ=env, sole_server=sole_server).api_key \
+            == "URLKEY"
+        other = resolve_connection({"host": "https://other.example.com"}, environ=env, sole_server=sole_server)
+        assert (other.api_key, other.credential_source) == (None, "none (anonymous)")
+        assert other.withheld.startswith("OPENQA_API_KEY/OPENQA_API_SECRET were not sent to https://other.example.com: "
+                                         "they belong to the server OPENQA_HOST names (127.0.0.1:9526)")
+        assert other.withheld in other.warnings() and "ENVSECRET" not in repr(other) + other.withheld
+    # the same host name on another port or scheme is another instance
+    assert resolve_connection({"host": "https://127.0.0.1:9526"}, environ=env).api_key == "PORTKEY"
+
+
+def test_without_openqa_host_environment_credentials_are_the_single_server_commands(tmp_path, monkeypatch):
+    monkeypatch.setattr(config, "CONFIG_DIRS", (str(tmp_path / "etc"),))
+    env = {"OPENQA_CONFIG": str(tmp_path), "OPENQA_API_KEY": "ENVKEY", "OPENQA_API_SECRET": "ENVSECRET"}
+    assert resolve_connection({}, environ=env).api_key == "ENVKEY"  # no host anywhere: http://localhost
+    assert resolve_connection({"host": "https://a.example.com"}, environ=env, sole_server=True).api_key == "ENVKEY"
+    in_a_play = resolve_connection({"host": "https://a.example.com"}, environ=env)
+    assert in_a_play.api_key is None and "export OPENQA_HOST=https://a.example.com" in in_a_play.withheld
+    # half credentials that are not this server's are not this server's error either
+    half = {"OPENQA_CONFIG": str(tmp_path), "OPENQA_API_KEY": "ENVKEY"}
+    assert resolve_connection({"host": "https://a.example.com"}, environ=half).api_key is None
 
 
 def test_half_credentials_are_invalid_input(conf_dir):

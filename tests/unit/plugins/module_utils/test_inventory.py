@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from ansible_collections.openqa.client.plugins.module_utils._inventory import machines, worker_classes
+import ansible.constants
+
+from ansible_collections.openqa.client.plugins.module_utils._inventory import inventory_name, machines, worker_classes
 
 
 def worker(worker_id: int, host: str, instance: int, status: str = "idle", classes: str = "qemu_x86_64",
@@ -32,3 +34,22 @@ def test_classes_are_trimmed_and_empty_ones_dropped() -> None:
 
 def test_worker_without_host_is_left_out() -> None:
     assert machines([worker(1, "", 1), worker(2, "  ", 1)]) == {}
+
+
+def test_names_meaning_the_controller_never_become_a_host() -> None:
+    for name in tuple(ansible.constants.LOCALHOST) + ("127.1.2.3", "LOCALHOST", "localhost.localdomain",
+                                                       "box.localhost", "0:0:0:0:0:0:0:1"):
+        assert inventory_name(name) == "openqa_worker_" + name
+        assert inventory_name(name, "w_") == "w_" + name or name.endswith(".localhost")
+    assert inventory_name("box.localhost", "w_") == "openqa_worker_w_box.localhost"
+    assert inventory_name("worker1.example.com") == "worker1.example.com"
+    assert inventory_name("local", "x") == "xlocal"
+    assert inventory_name("host", "local") == "openqa_worker_localhost"
+
+
+def test_a_renamed_machine_keeps_its_address_unless_it_is_the_controller() -> None:
+    hosts = machines([worker(1, "w1", 1), worker(2, "localhost", 1)], prefix="oq_")
+    assert hosts["oq_w1"]["ansible_host"] == "w1" and hosts["oq_w1"]["openqa_worker_host"] == "w1"
+    assert "ansible_host" not in hosts["oq_localhost"]
+    plain = machines([worker(1, "w1", 1), worker(2, "::1", 1)])
+    assert "ansible_host" not in plain["w1"] and "ansible_host" not in plain["openqa_worker_::1"]

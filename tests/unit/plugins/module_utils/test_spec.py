@@ -7,6 +7,7 @@ import pytest
 from ansible_collections.openqa.client.plugins.module_utils.envelope import AmbiguousError, InvalidInputError
 from ansible_collections.openqa.client.plugins.module_utils._spec import (
     Action,
+    Deprecation,
     Entry,
     Option,
     parse_duration,
@@ -121,3 +122,35 @@ def test_one_string_of_pairs_is_split_shell_style(value, pairs):
 def test_pairs_that_would_silently_become_one_value_are_refused(value, says):
     with pytest.raises(InvalidInputError, match=says):
         parse_key_values(value, "vars")
+
+
+def _going_away() -> Option:
+    return Option("old", "an option on its way out", aliases=("older",),
+                  deprecated=Deprecation("2.0.0", "use new instead"),
+                  deprecated_aliases=(("older", Deprecation("2.0.0", "write old")),))
+
+
+def test_deprecations_reach_the_argument_spec_as_ansible_takes_them():
+    spec = _going_away().argument_spec()
+    assert spec["removed_in_version"] == "2.0.0" and spec["removed_from_collection"] == "openqa.client"
+    assert spec["deprecated_aliases"] == [{"name": "older", "version": "2.0.0", "collection_name": "openqa.client"}]
+    # Ansible's own validator (what AnsibleModule runs) warns from them
+    validator = pytest.importorskip("ansible.module_utils.common.arg_spec")
+    # the option by its name: one deprecation; by the deprecated alias: the alias's and the option's, as the CLI
+    for given, named in (({"old": "x"}, ["old"]), ({"older": "x"}, ["older", "old"])):
+        result = validator.ArgumentSpecValidator({"old": spec}).validate(dict(given))
+        assert result.error_messages == []
+        assert {(d["version"], d["collection_name"]) for d in result._deprecations} == {("2.0.0", "openqa.client")}
+        assert len(result._deprecations) == len(named)
+        assert all(any(repr(name) in d["msg"] for d in result._deprecations) for name in named)
+
+
+def test_deprecation_warnings_name_what_was_used_and_what_to_write():
+    entry = Entry("e", "", (_going_away(), Option("new", "")))
+    assert entry.deprecation_warnings({"new"}) == []
+    assert entry.deprecation_warnings({"old"}) == [
+        "option old is deprecated and will be removed in openqa.client 2.0.0: use new instead"]
+    # an alias both deprecates the option (whatever spelling) and itself
+    assert entry.deprecation_warnings({"older"}) == [
+        "option old is deprecated and will be removed in openqa.client 2.0.0: use new instead",
+        "older, an alias of option old, is deprecated and will be removed in openqa.client 2.0.0: write old"]

@@ -91,12 +91,13 @@ def test_a_final_listing_needs_no_request(clock):
 def test_check_mode_polls_once_and_never_sleeps(clock):
     client = ScriptedClient([{1: PASSED, 2: PENDING}], check_mode=True)
     result = _waiting.wait_for_jobs(client, [1, 2], timeout=3600, interval=5)
-    assert (result.status, result.returns, clock["t"]) == (Status.OK, {"1": "passed", "2": "running"}, 0.0)
-    assert len(client.requests) == 1 and result.message.startswith("check mode: not waiting for 1 pending jobs (2)")
+    assert (result.status, result.returns, clock["t"]) == (Status.UNDECIDED, {"1": "passed", "2": "running"}, 0.0)
+    assert len(client.requests) == 1
+    assert result.message.startswith("check mode: cannot know yet: 1 jobs are pending (2)")
 
 
-def test_retry_restarts_once_everything_is_final_and_waits_for_the_restarts(clock):
-    client = ScriptedClient([{1: FAILED, 2: PASSED, 3: PENDING}, {1: FAILED, 3: FAILED}, {5: PENDING}, {5: PASSED}])
+def test_retry_restarts_a_failure_as_soon_as_it_is_final_and_waits_for_the_restarts(clock):
+    client = ScriptedClient([{1: FAILED, 2: PASSED, 3: PENDING}, {3: FAILED, 5: PENDING}, {5: PASSED}])
     calls = []
 
     def retry(bad, words):
@@ -104,11 +105,25 @@ def test_retry_restarts_once_everything_is_final_and_waits_for_the_restarts(cloc
         return {1: 5} if len(calls) == 1 else {}
 
     result = _waiting.wait_for_jobs(client, [1, 2, 3], timeout=100, interval=5, retry=retry)
-    # called only when nothing was pending; 3 is not ok but not restarted, 1's restart is waited for
-    assert calls[0] == ([1, 3], {"1": "failed", "2": "passed", "3": "failed"})
-    assert calls[1] == ([3], {"1": "passed", "2": "passed", "3": "failed"})
+    # 1 is restarted while 3 still runs; 3 is not ok but not restarted, 1's restart is waited for
+    assert calls[0] == ([1], {"1": "failed", "2": "passed", "3": "running"})
+    assert calls[1] == ([3], {"1": "running", "2": "passed", "3": "failed"})
     assert (result.status, result.returns) == (Status.NOT_OK, {"1": "passed", "2": "passed", "3": "failed"})
-    assert client.requests == [[1, 2, 3], [3], [5], [5]]
+    assert client.requests == [[1, 2, 3], [3, 5], [5]]   # one listing per poll
+
+
+def test_a_failure_whose_cluster_still_runs_waits_for_it(clock):
+    """openQA restarts a job with its relatives: a failed job waits until its parallel sibling is final."""
+    sibling = {"children": {"Parallel": [2]}}
+    client = ScriptedClient([{1: dict(FAILED, **sibling), 2: PENDING}, {2: FAILED}, {5: PASSED, 6: PASSED}])
+    calls = []
+
+    def retry(bad, _words):
+        calls.append(sorted(bad))
+        return {1: 5, 2: 6}
+
+    _waiting.wait_for_jobs(client, [1, 2], timeout=100, interval=5, retry=retry)
+    assert calls[0] == [1, 2] and client.requests[:2] == [[1, 2], [2]]
 
 
 def test_a_restart_is_scheduled_until_a_poll_says_otherwise(clock):
@@ -128,7 +143,7 @@ def test_a_restart_is_scheduled_until_a_poll_says_otherwise(clock):
 def test_describe_shapes_the_answer_from_the_jobs_as_last_polled(clock):
     """build wait answers as build info does: from the last poll's jobs, a restart standing for its job."""
     client = ScriptedClient([{1: dict(FAILED, test="raid"), 2: dict(PENDING, test="boot")},
-                             {2: dict(PASSED, test="boot")}, {5: dict(PENDING, test="raid")}])
+                             {2: dict(PASSED, test="boot"), 5: dict(PENDING, test="raid")}])
 
     def describe(jobs):
         return sorted((job["id"], job["test"], job["state"], job["result"]) for job in jobs)
