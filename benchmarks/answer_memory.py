@@ -43,18 +43,33 @@ def peak_mb(url: str, cap: int) -> t.Tuple[int, float]:
     return os.waitstatus_to_exitcode(status), usage.ru_maxrss / 1024
 
 
+def serve(shape: str, size_mb: int) -> None:
+    """The fake server, in its own process: a parent holding the answer would lend its pages to the child's
+    peak RSS (fork), measuring the server rather than the client."""
+    body = job(size_mb * 2 ** 20, shape)
+    with hostile_server.HostileServer(lambda request: request.answer(200, body)) as fake:
+        print(fake.url, flush=True)
+        sys.stdin.read()  # until the measuring process closes it
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--size-mb", type=int, default=250)
     parser.add_argument("--cap-mb", type=int, default=256)
     parser.add_argument("--runs", type=int, default=3)
+    parser.add_argument("--serve", choices=("string", "objects"), help=argparse.SUPPRESS)
     args = parser.parse_args()
+    if args.serve:
+        serve(args.serve, args.size_mb)
+        return
     promise = args.cap_mb * 1.5 + 200
     for shape in ("string", "objects"):
-        body = job(args.size_mb * 2 ** 20, shape)
-        with hostile_server.HostileServer(lambda request: request.answer(200, body)) as fake:
-            runs = [peak_mb(fake.url, args.cap_mb) for _run in range(args.runs)]
-        del body
+        server = subprocess.Popen([sys.executable, __file__, "--serve", shape, "--size-mb", str(args.size_mb)],
+                                  stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+        url = server.stdout.readline().strip()
+        runs = [peak_mb(url, args.cap_mb) for _run in range(args.runs)]
+        server.stdin.close()
+        server.wait()
         print("%-7s answer %.0f MB, cap %d MB: exit %s, peak RSS %s MB (promise %.0f MB)"
               % (shape, args.size_mb, args.cap_mb, sorted({code for code, _peak in runs}),
                  ", ".join("%.0f" % peak for _code, peak in runs), promise))
