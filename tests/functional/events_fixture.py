@@ -36,8 +36,10 @@ class Background:
     def line(self, matching: t.Callable[[str], bool] = lambda line: True, stream: str = "stdout") -> str:
         """The next line that matches; fails if the process ends (or the safety timeout passes) first."""
         seen = self.lines if stream == "stdout" else self.errors
+        # one deadline for the whole search: a process repeating other lines (a reconnect warning) must not hang it
+        deadline = time.monotonic() + SAFETY_TIMEOUT
         while True:
-            line = self._next_line(stream)
+            line = self._next_line(stream, deadline)
             if line is None:
                 pytest.fail("%s ended (rc %s) before the line expected; got:\n%s\nstderr:\n%s"
                             % (self.argv[:4], self.proc.wait(), "".join(self.lines[-20:]), self.stderr()))
@@ -49,10 +51,9 @@ class Background:
         pytest.fail("no line expected within %d s; got:\n%s\nstderr:\n%s"
                     % (SAFETY_TIMEOUT, "".join(seen[-20:]), self.stop_and_stderr()))
 
-    def _next_line(self, stream: str) -> t.Union[str, None, bool]:
-        """The next line of stdout or stderr; None at the end of it, False after the safety timeout."""
+    def _next_line(self, stream: str, deadline: float) -> t.Union[str, None, bool]:
+        """The next line of stdout or stderr; None at the end of it, False after the deadline."""
         pipe = getattr(self.proc, stream)
-        deadline = time.monotonic() + SAFETY_TIMEOUT
         with selectors.DefaultSelector() as selector:
             selector.register(pipe, selectors.EVENT_READ)
             while b"\n" not in self._buffers[stream]:
