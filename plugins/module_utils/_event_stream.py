@@ -208,7 +208,12 @@ class EventStream:
 
     # ------------------------------------------------------------ AMQP
     async def _consume(self) -> None:
-        import aio_pika  # only here: the CLI and the modules start without it
+        try:
+            import aio_pika  # only here: the CLI and the modules start without it
+        except ImportError:
+            raise InvalidInputError("amqp_url needs the Python package aio-pika, which is not installed: "
+                                    "pip install 'openqa-client[events]' (or aio-pika), or leave amqp_url out "
+                                    "to poll openQA's REST API") from None
 
         shown = display_url(self.amqp_url or "")
         delay = 1.0

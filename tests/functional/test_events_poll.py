@@ -89,3 +89,12 @@ def test_bad_arguments_say_what_to_fix(ctl):
     run = ctl("events", "--amqp-url", "http://guest:hidden-pw@127.0.0.1/")
     assert run.rc == 4 and "amqp_url must start with amqp://" in run.message
     assert "hidden-pw" not in run.stdout + run.stderr
+
+
+def test_amqp_without_aio_pika_is_status_4_saying_what_to_install(ctl, tmp_path):
+    """aio-pika is the `events` extra: without it an AMQP URL is a clear answer, not an internal error."""
+    (tmp_path / "aio_pika").mkdir()
+    (tmp_path / "aio_pika" / "__init__.py").write_text("raise ImportError('not installed')\n")
+    run = ctl("events", "--amqp-url", "amqp://guest:guest@127.0.0.1:5672/", "--count", "1", "--timeout", "60",
+              env={"PYTHONPATH": str(tmp_path)})
+    assert run.rc == 4 and "aio-pika" in run.message and "[events]" in run.message, run.stdout
