@@ -649,9 +649,9 @@ def _interpret_isos_answer(settings: t.Mapping[str, str], answer: t.Mapping[str,
         return Result(returns=returns, status=Status.REFUSED, changed=True, message=message)
     if "ids" not in answer:
         return Result(returns=returns, changed=True, message="scheduled %s asynchronously as scheduled product %s"
-                      % (_product_name(settings), answer.get("scheduled_product_id")), warnings=[
-            "scheduled asynchronously (async): openQA creates the jobs later; see GET isos/%s, or add --wait"
-            % answer.get("scheduled_product_id")])
+                      % (_product_name(settings), answer.get("scheduled_product_id")),
+                      warnings=["scheduled asynchronously (async): openQA creates the jobs later; see GET isos/%s, "
+                                "or add --wait" % answer.get("scheduled_product_id")])
     if not ids:
         raise RefusedError("openQA scheduled no job for %s: no job template matches (check --group, TEST "
                            "and MACHINE)" % _product_name(settings), returns=returns)

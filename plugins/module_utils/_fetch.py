@@ -108,7 +108,8 @@ class _PartFile:
 
     def __call__(self, chunk: bytes) -> None:
         if self.overlap and chunk:
-            assert self.local is not None
+            if self.local is None:
+                raise RuntimeError("a resumed download has no local part to compare")
             self.local.handle.seek(self.local.size - 1)
             if chunk[:1] != self.local.handle.read(1):
                 raise _Mismatch("the server's file changed")

@@ -48,6 +48,7 @@ _FLAG = re.compile(r"(?<![\w-])--[a-z][a-z0-9_-]*")
 # Options that hold a build id (build's id, test's build condition).
 BUILD_OPTIONS = frozenset({"id", "build"})
 
+
 def task_wording(entry: Entry, message: str) -> str:
     """A message in command-line words ('test status' needs --id) as a task says it (action=status needs id).
 
@@ -148,8 +149,8 @@ def execute(
         result.server = display_url(connection.url)
     if connection and destination:
         result.warnings[:0] = destination.warnings()
-        result.credential_source += "; destination %s: %s" % (display_url(destination.url),
-                                                               destination.credential_source)
+        result.credential_source += "; destination %s: %s" % (
+            display_url(destination.url), destination.credential_source)
     return result
 
 

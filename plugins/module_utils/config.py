@@ -207,8 +207,8 @@ def _environment_withheld(url: str, host_option: t.Any, environ: t.Mapping[str, 
                  "given in a play is one instance among others; export OPENQA_HOST=%s if they are this server's"
                  % display_url(url))
     return ("OPENQA_API_KEY/OPENQA_API_SECRET were not sent to %s: %s. Give %s its own api_key/api_secret "
-            "or a [%s] section in client.conf" % (display_url(url), owner, display_url(url),
-                                                   urlsplit(url).netloc.rsplit("@", 1)[-1]))
+            "or a [%s] section in client.conf"
+            % (display_url(url), owner, display_url(url), urlsplit(url).netloc.rsplit("@", 1)[-1]))
 
 
 def resolve_connection(

@@ -115,7 +115,6 @@ def test_label_failures_from_an_ansible_galaxy_install(server, api, make_job, tm
     assert "Traceback" not in "".join(rulebook.lines)
 
 
-
 def test_persistence_id_drops_a_build_done_seen_before_a_restart(server, make_job, tmp_path):
     """meta.uuid comes from the content: the same build.done, emitted again by a restarted ansible-rulebook, does
     not fire the rule again under --persistence-id (count 1: each run ends after its one event)."""

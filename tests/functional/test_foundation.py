@@ -80,8 +80,8 @@ def test_environment_credentials(server, module):
     assert mod.result["credential_source"].startswith("environment")
 
 
-def test_the_single_server_environment_credentials_still_change_things(server, ctl, module, api, make_job,
-                                                                        tmp_path):
+def test_the_single_server_environment_credentials_still_change_things(
+        server, ctl, module, api, make_job, tmp_path):
     """The README's setup: OPENQA_HOST with the key for a task, the key alone for one openqa-ctl command."""
     (tmp_path / "client.conf").write_text("")  # the machine's client.conf would answer otherwise
     env = {"OPENQA_API_KEY": server.keys["operator"]["key"], "OPENQA_API_SECRET": server.keys["operator"]["secret"],

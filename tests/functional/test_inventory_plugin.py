@@ -170,8 +170,8 @@ def test_secrets_never_in_the_output_nor_the_cache(server, inventory, tmp_path):
     assert all(secret not in path.read_text() for path in cache.iterdir())
 
 
-def test_an_inventory_source_gets_the_environments_credentials_only_for_openqa_hosts_server(server, inventory,
-                                                                                         tmp_path):
+def test_an_inventory_source_gets_the_environments_credentials_only_for_openqa_hosts_server(
+        server, inventory, tmp_path):
     """Issue 24 (High): the credentials belong to one instance, an inventory source names its own."""
     (tmp_path / "client.conf").write_text("")  # the machine's client.conf has a [127.0.0.1] section
     env = {"OPENQA_API_KEY": server.keys["admin"]["key"], "OPENQA_API_SECRET": server.keys["admin"]["secret"]}

@@ -166,8 +166,8 @@ def test_clone_to_never_sends_the_environments_credentials_to_the_destination(se
     assert api_get(api, "jobs", build=build)["jobs"] == []
 
 
-def test_clone_to_the_server_openqa_host_names_takes_the_environments_credentials(server, ctl, api, tmp_path,
-                                                                                    make_job):
+def test_clone_to_the_server_openqa_host_names_takes_the_environments_credentials(
+        server, ctl, api, tmp_path, make_job):
     source = make_job(result="passed")
     build = "to-named-" + uuid.uuid4().hex[:8]
     with KeyRecorder(server.url) as origin, KeyRecorder(server.url) as destination:
@@ -197,8 +197,8 @@ def test_explicit_defaults_do_not_conflict_in_a_task(server, module_direct, make
     assert restart["status"] == 0, restart["msg"]
 
 
-def test_a_change_on_a_server_whose_environment_credentials_are_another_servers_is_never_sent(server, proxy, api,
-                                                                                             tmp_path, make_job):
+def test_a_change_on_a_server_whose_environment_credentials_are_another_servers_is_never_sent(
+        server, proxy, api, tmp_path, make_job):
     """Reads go anonymously; the POST it cannot sign fails with status 5 before it leaves."""
     source = make_job(result="passed")
     build = "unsigned-" + uuid.uuid4().hex[:8]

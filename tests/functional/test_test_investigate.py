@@ -6,7 +6,7 @@ import typing as t
 
 import pytest
 from conftest import api_get, api_post
-from triage_data import TEST_GIT_URL, run_test_verb, scenarios, triage_worker  # noqa: F401
+from triage_data import TEST_GIT_URL, run_test_verb, scenarios, triage_worker  # noqa: F401  pylint: disable=unused-import
 
 from ansible_collections.openqa.client.plugins.module_utils.envelope import Status
 
@@ -72,7 +72,7 @@ def test_four_clones_named_and_set_as_openqa_investigate_makes_them(server, api,
 
 def test_check_mode_predicts_clones_and_comment_and_makes_nothing(server, api, regression):
     _good, failed = regression()
-    result, _ = run_test_verb(server, "investigate", check_mode=True, id=[failed])
+    result, _requests = run_test_verb(server, "investigate", check_mode=True, id=[failed])
     assert result.status == Status.OK and result.changed
     entry = result.returns[0]
     assert entry["jobs"] == {kind: None for kind in KINDS}
@@ -103,7 +103,7 @@ def test_cli_and_module_say_the_same(server, ctl, module, regression):
 ])
 def test_only_the_kinds_that_differ_are_cloned(server, regression, good_build, good_hash, kinds, why):
     _good, failed = regression(good_build=good_build, good_hash=good_hash)
-    result, _ = run_test_verb(server, "investigate", id=[failed])
+    result, _requests = run_test_verb(server, "investigate", id=[failed])
     entry = result.returns[0]
     assert list(entry["jobs"]) == kinds, entry
     for kind, words in why.items():
@@ -112,7 +112,7 @@ def test_only_the_kinds_that_differ_are_cloned(server, regression, good_build, g
 
 def test_no_good_run_clones_retry_only(server, scenarios):  # noqa: F811
     failed = scenarios.job(scenarios.scenario(), "failed", "b1")
-    result, _ = run_test_verb(server, "investigate", id=[failed])
+    result, _requests = run_test_verb(server, "investigate", id=[failed])
     entry = result.returns[0]
     assert list(entry["jobs"]) == ["retry"] and entry["last_good"] is None
     assert set(entry["not_cloned"]) == set(KINDS[1:])
@@ -146,7 +146,7 @@ SKIPS = {
 def test_skips_say_why_and_change_nothing(server, api, scenarios, situation):  # noqa: F811
     make, options, words = SKIPS[situation]
     job_id = make(scenarios)
-    result, _ = run_test_verb(server, "investigate", id=[job_id], **options)
+    result, _requests = run_test_verb(server, "investigate", id=[job_id], **options)
     assert result.status == Status.OK and not result.changed, result.message
     assert words in result.returns[0]["skipped"] and words in result.message
     assert result.returns[0]["jobs"] == {} and comments(api, job_id) == []
@@ -154,14 +154,14 @@ def test_skips_say_why_and_change_nothing(server, api, scenarios, situation):  #
 
 def test_include_no_group_investigates_a_job_outside_groups(server, scenarios):  # noqa: F811
     job_id = scenarios.job(scenarios.scenario(_GROUP=None), "failed", "b1")
-    result, _ = run_test_verb(server, "investigate", id=[job_id], include_no_group=True)
+    result, _requests = run_test_verb(server, "investigate", id=[job_id], include_no_group=True)
     assert result.changed and list(result.returns[0]["jobs"]) == ["retry"]
 
 
 def test_a_restarted_job_is_left_to_its_restart(server, api, scenarios):  # noqa: F811
     job_id = scenarios.job(scenarios.scenario(), "failed", "b1")
     new = api_post(api, "jobs/%d/restart" % job_id)["result"][0][str(job_id)]
-    result, _ = run_test_verb(server, "investigate", id=[job_id])
+    result, _requests = run_test_verb(server, "investigate", id=[job_id])
     assert result.returns[0]["skipped"] == "already restarted as %d" % new
 
 
@@ -179,26 +179,26 @@ def test_a_restarted_job_is_left_to_its_restart(server, api, scenarios):  # noqa
 ])
 def test_conclude_posts_the_verdict_once(server, api, scenarios, regression, results, verdict):  # noqa: F811
     _good, failed = regression()
-    started, _ = run_test_verb(server, "investigate", id=[failed], conclude=True)
+    started, _requests = run_test_verb(server, "investigate", id=[failed], conclude=True)
     assert started.returns[0]["verdict"] == "pending" and len(comments(api, failed)) == 1
     investigation = started.returns[0]["jobs"]
     for kind, result in results.items():
         scenarios.finish(investigation[kind], result)
-    concluded, _ = run_test_verb(server, "investigate", id=[failed], conclude=True)
+    concluded, _requests = run_test_verb(server, "investigate", id=[failed], conclude=True)
     assert concluded.status == Status.OK and concluded.changed, concluded.message
     assert concluded.returns[0]["verdict"] == verdict and "verdict: %s" % verdict in concluded.message
     posted = comments(api, failed)
     assert len(posted) == 2 and posted[1].startswith("Investigation of job %d concluded: " % failed)
     assert concluded.returns[0]["verdict_text"] in posted[1]
-    again, _ = run_test_verb(server, "investigate", id=[failed], conclude=True)
+    again, _requests = run_test_verb(server, "investigate", id=[failed], conclude=True)
     assert not again.changed and again.returns[0]["verdict"] == verdict and len(comments(api, failed)) == 2
 
 
 def test_conclude_of_a_retry_only_investigation(server, api, scenarios):  # noqa: F811
     failed = scenarios.job(scenarios.scenario(), "failed", "b1")
-    started, _ = run_test_verb(server, "investigate", id=[failed])
+    started, _requests = run_test_verb(server, "investigate", id=[failed])
     scenarios.finish(started.returns[0]["jobs"]["retry"], "failed")
-    concluded, _ = run_test_verb(server, "investigate", id=[failed], conclude=True)
+    concluded, _requests = run_test_verb(server, "investigate", id=[failed], conclude=True)
     assert concluded.returns[0]["verdict"] == "not sporadic"
 
 
@@ -214,7 +214,7 @@ def test_without_a_result_directory_the_last_good_job_comes_from_the_api(server,
     api_post(api, "jobs/%d/set_done" % good, result="softfailed")
     failed = api_post(api, "jobs", **dict(scenario, BUILD="b2"))["id"]
     api_post(api, "jobs/%d/set_done" % failed, result="failed")
-    result, _ = run_test_verb(server, "investigate", id=[failed])
+    result, _requests = run_test_verb(server, "investigate", id=[failed])
     entry = result.returns[0]
     assert (entry["last_good"], entry["last_good_source"]) == (good, "jobs API"), entry
     assert list(entry["jobs"]) == ["retry", "last_good_build"]
@@ -227,7 +227,7 @@ def test_master_keeps_the_last_good_job_within_the_history_isolation(server, ser
     scenario = scenarios.scenario()
     good = scenarios.job(scenario, "passed", "b1", SUBMISSION_ID="pr-1")
     failed = scenarios.job(scenario, "failed", "b2", SUBMISSION_ID="pr-2")
-    result, _ = run_test_verb(server, "investigate", id=[failed])
+    result, _requests = run_test_verb(server, "investigate", id=[failed])
     entry = result.returns[0]
     assert entry["last_good_source"] == "investigation_ajax"
     assert entry["last_good"] == (None if server_version == "master" else good), entry

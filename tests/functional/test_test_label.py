@@ -79,11 +79,11 @@ def test_retry_restarts_once_and_not_the_restarted_job_again(server, api, scenar
     # list the job, its log, its comments; post the comment, read them again; restart (read, post):
     # docs/compatibility.md
     assert requests_made == 7, requests_made
-    again, _ = run_test_verb(server, "label", id=[job_id], rules=rules)
+    again, _requests = run_test_verb(server, "label", id=[job_id], rules=rules)
     assert not again.changed and again.returns[0]["restarted"] == restarted
     # the restart fails the same way: labelled, but not restarted a second time (max_attempts 2)
     api_post(api, "jobs/%d/set_done" % restarted, result="failed", reason="[error] Failed to download y 404")
-    second, _ = run_test_verb(server, "label", id=[restarted], rules=rules)
+    second, _requests = run_test_verb(server, "label", id=[restarted], rules=rules)
     assert second.status == Status.OK and second.returns[0]["outcome"] == "labelled", second.message
     assert second.returns[0]["restarted"] is None and "already run 2 times" in second.warnings[-1]
     assert api_get(api, "jobs/%d" % restarted)["job"].get("clone_id") is None
@@ -95,7 +95,7 @@ def test_force_result_is_refused_unless_allowed(server, api, scenarios):  # noqa
     refused, requests_made = run_test_verb(server, "label", id=[job_id], rules=rules)
     assert refused.status == Status.REFUSED and "allow_force_result" in refused.message
     assert requests_made == 0 and texts(api, job_id) == []
-    allowed, _ = run_test_verb(server, "label", id=[job_id], rules=rules, allow_force_result=True)
+    allowed, _requests = run_test_verb(server, "label", id=[job_id], rules=rules, allow_force_result=True)
     assert allowed.status == Status.OK and allowed.changed
     assert texts(api, job_id) == ["label:force_result:softfailed:poo#1001 asset download 404"]
     # openQA applies the label (4.6 and master): the answer reads the job's result back
@@ -105,17 +105,17 @@ def test_force_result_is_refused_unless_allowed(server, api, scenarios):  # noqa
 def test_log_size_limit_matches_a_larger_log_by_its_reason_only(server, api, scenarios):  # noqa: F811
     job_id = scenarios.job(scenarios.scenario(), "failed", "b1", reason="QEMU exited unexpectedly",
                            log_lines="x" * 5000 + "\n[error] Failed to download big 404")
-    result, _ = run_test_verb(server, "label", id=[job_id], rules=RULES, log_size_limit="4k")
+    result, _requests = run_test_verb(server, "label", id=[job_id], rules=RULES, log_size_limit="4k")
     assert result.returns[0]["rule"] == 2 and "larger than log_size_limit" in result.warnings[0]
     assert texts(api, job_id) == ["poo#1002 qemu died"]
-    whole, _ = run_test_verb(server, "label", id=[job_id], rules=RULES)
+    whole, _requests = run_test_verb(server, "label", id=[job_id], rules=RULES)
     assert whole.returns[0]["rule"] == 1 and not whole.warnings  # the log, read now, matches the first rule
 
 
 def test_a_job_without_log_is_matched_by_its_reason(server, scenarios):  # noqa: F811
     job_id = scenarios.job(scenarios.scenario(), "incomplete", "b1", reason="backend died: QEMU exited unexpectedly",
                            log=False)
-    result, _ = run_test_verb(server, "label", id=[job_id], rules=RULES)
+    result, _requests = run_test_verb(server, "label", id=[job_id], rules=RULES)
     assert result.returns[0]["rule"] == 2 and "has no autoinst-log.txt" in result.warnings[0]
 
 

@@ -25,7 +25,10 @@ def failing_build(scenarios) -> t.Tuple[str, t.Dict[str, int]]:  # noqa: F811
     older tests, one a person labelled, and a passed job."""
     build = "tri-" + uuid.uuid4().hex[:8]
     jobs = {}
-    scenario = lambda: scenarios.scenario(VERSION=build)  # noqa: E731  one product, a test each
+
+    def scenario():  # one product, a test each
+        return scenarios.scenario(VERSION=build)
+
     jobs["download"] = scenarios.job(scenario(), "failed", build, log_lines="[error] Failed to download a.qcow2 404")
     jobs["qemu"] = scenarios.job(scenario(), "incomplete", build, reason="QEMU exited unexpectedly")
     regressed = scenario()
@@ -45,8 +48,8 @@ def test_labels_the_known_investigates_the_rest_and_fails_on_it(server, api, pla
     assert texts(api, jobs["qemu"]) == ["poo#1002 qemu died"]
     assert api_get(api, "jobs/%d" % jobs["download"])["job"]["clone_id"]  # retried once
     investigation = texts(api, jobs["unknown"])
-    assert len(investigation) == 1 and investigation[0].startswith("Automatic investigation jobs for job %d:"
-                                                                     % jobs["unknown"])
+    assert len(investigation) == 1
+    assert investigation[0].startswith("Automatic investigation jobs for job %d:" % jobs["unknown"])
     assert investigation[0].count("t#") == 4  # build and tests differ from the last good run: all four kinds
     assert texts(api, jobs["person"]) == ["bsc#3333 looked at by a person"]
     assert "unknown failures in build %s: %d " % (build, jobs["unknown"]) in first.stdout

@@ -73,10 +73,10 @@ def test_the_nightly_preflight_runs_rerun_and_an_operators_cancel(server, api, c
     assert _products(server, build) == 2
 
     # a preflight of the finished build knows the verdict; the same BUILD in another group does not mix in
-    assert "preflight: gate would FAIL" in playbook("schedule_and_gate", check=True,
-                                                   **_gate_vars(nightly, build, "x86_64")).stdout
-    assert "preflight: gate would PASS" in playbook("schedule_and_gate", check=True,
-                                                   **_gate_vars(nightly, build, "aarch64")).stdout
+    x86 = playbook("schedule_and_gate", check=True, **_gate_vars(nightly, build, "x86_64"))
+    assert "preflight: gate would FAIL" in x86.stdout
+    aarch64 = playbook("schedule_and_gate", check=True, **_gate_vars(nightly, build, "aarch64"))
+    assert "preflight: gate would PASS" in aarch64.stdout
     assert ctl("build", "wait", "--id", build, "--check").status == 3   # two groups hold this BUILD
     assert api_get(api, "jobs/%d" % elsewhere)["job"]["clone_id"] is None
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import ansible.constants
 
 from ansible_collections.openqa.client.plugins.module_utils._inventory import inventory_name, machines, worker_classes
 
@@ -37,8 +36,9 @@ def test_worker_without_host_is_left_out() -> None:
 
 
 def test_names_meaning_the_controller_never_become_a_host() -> None:
-    for name in tuple(ansible.constants.LOCALHOST) + ("127.1.2.3", "LOCALHOST", "localhost.localdomain",
-                                                       "box.localhost", "0:0:0:0:0:0:0:1"):
+    loopback = ("127.0.0.1", "localhost", "::1", "127.1.2.3", "LOCALHOST", "localhost.localdomain",
+                "box.localhost", "0:0:0:0:0:0:0:1")  # ansible.constants.LOCALHOST and more
+    for name in loopback:
         assert inventory_name(name) == "openqa_worker_" + name
         assert inventory_name(name, "w_") == "w_" + name or name.endswith(".localhost")
     assert inventory_name("box.localhost", "w_") == "openqa_worker_w_box.localhost"
