@@ -199,7 +199,7 @@ def confirm_build(client: Client, filters: Filters, group_id: t.Any, build: str)
     The latest job of each scenario counts (a restart replaces the job it restarted); a build with a job
     scheduled or running in that group is not done, whatever ``remaining`` said.
     """
-    from ansible_collections.openqa.client.plugins.module_utils._builds import latest_jobs
+    from ansible_collections.openqa.client.plugins.module_utils._build_jobs import latest_jobs
 
     # the BUILD in every group, in one listing: naming the group would cost a check of the group first
     jobs = [job for job in latest_jobs(client, {"id": build})

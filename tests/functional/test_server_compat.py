@@ -19,7 +19,7 @@ from conftest import api_get, api_post
 from ansible_collections.openqa.client.plugins.module_utils import _builds, _clone, _jobs, _restart
 from ansible_collections.openqa.client.plugins.module_utils import client as client_module
 from ansible_collections.openqa.client.plugins.module_utils.client import OpenQAClient
-from ansible_collections.openqa.client.plugins.module_utils.envelope import Status
+from ansible_collections.openqa.client.plugins.module_utils.envelope import AuthError, Status, UnreachableError
 
 CLONE_DEFAULTS = {"skip_deps": False, "clone_children": False, "to": None, "force": False, "wait": False}
 
@@ -190,7 +190,7 @@ def test_clock_ahead_is_refused_with_the_servers_whole_text(server, monkeypatch,
     job_id = make_job(result="failed")
     monkeypatch.setattr(client_module, "time", _ShiftedTime(3600))
     client = OpenQAClient(server.url, **server.creds())
-    with pytest.raises(client_module.AuthError) as caught:
+    with pytest.raises(AuthError) as caught:
         client.post("jobs/%d/comments" % job_id, {"text": "late"})
     message = caught.value.message
     assert "server time:" in message and "tolerance: 300s" in message, message
@@ -207,7 +207,7 @@ def test_signature_covers_the_whole_path_under_a_path_prefix():
             raise requests.exceptions.ConnectionError("stop here")
 
     client = OpenQAClient("http://127.0.0.1:9/openqa", "KEY", "SECRET", session=Session(), retries=0)
-    with pytest.raises(client_module.UnreachableError):
+    with pytest.raises(UnreachableError):
         client.get("jobs", {"limit": 1})
     headers = seen["headers"]
     expected = hmac.new(b"SECRET", ("/openqa/api/v1/jobs?limit=1" + headers["X-API-Microtime"]).encode(),

@@ -45,8 +45,8 @@ def test_a_wrong_secret_is_rejected_with_a_hint(server, product_path):
 
 def test_the_python_clients_star_encoding_would_be_rejected(server, signed, product_path, monkeypatch):
     """Proves the test can fail: signing %2A (as openqa_client does) instead of * gives 403."""
-    from ansible_collections.openqa.client.plugins.module_utils import client as client_module
+    from ansible_collections.openqa.client.plugins.module_utils import _signing
 
-    monkeypatch.setattr(client_module, "_UNRESERVED", client_module._UNRESERVED - {ord("*")})
+    monkeypatch.setattr(_signing, "_UNRESERVED", _signing._UNRESERVED - {ord("*")})
     with pytest.raises(AuthError):
         signed.get(product_path, {"k": "a*b"})

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from ansible_collections.openqa.client.plugins.module_utils import _builds
+from ansible_collections.openqa.client.plugins.module_utils import _build_jobs, _build_new, _builds
 from ansible_collections.openqa.client.plugins.module_utils.envelope import (
     AmbiguousError,
     InvalidInputError,
@@ -28,7 +28,7 @@ JOBS = [job(1, "raid0"), job(2, "raid1", result="incomplete"), job(3, "textmode"
 
 
 def selected(**params) -> list:
-    return [j["id"] for j in _builds.select_jobs(JOBS, params)]
+    return [j["id"] for j in _build_jobs.select_jobs(JOBS, params)]
 
 
 @pytest.mark.parametrize("params, ids", [
@@ -57,12 +57,12 @@ def test_bad_filters_are_invalid_input(pair, hint):
 
 def test_the_same_build_in_two_groups_is_ambiguous_with_candidates():
     with pytest.raises(AmbiguousError) as caught:
-        _builds.require_one_build({"id": "1"}, [job(1), job(2, group_id=2), job(3, group_id=2, VERSION="15")])
+        _build_jobs.require_one_build({"id": "1"}, [job(1), job(2, group_id=2), job(3, group_id=2, VERSION="15")])
     assert caught.value.returns == {"candidates": [
         {"group": "g1", "groupid": 1, "distri": "opensuse", "version": "Tumbleweed"},
         {"group": "g2", "groupid": 2, "distri": "opensuse", "version": "15"},
         {"group": "g2", "groupid": 2, "distri": "opensuse", "version": "Tumbleweed"}]}
-    _builds.require_one_build({"id": "1"}, [job(1), job(2, test="other")])
+    _build_jobs.require_one_build({"id": "1"}, [job(1), job(2, test="other")])
 
 
 SETTINGS = {"DISTRI": "opensuse", "VERSION": "Tumbleweed", "FLAVOR": "DVD", "ARCH": "x86_64", "BUILD": "7"}
@@ -72,7 +72,7 @@ def test_isos_answer_with_failed_entries_is_refused_but_changed():
     answer = {"count": 1, "ids": [12], "scheduled_product_id": 3, "failed": [
         {"job_id": 10, "error_messages": ["START_AFTER_TEST=x@64bit not found"]},
         {"job_id": 11, "error_messages": ["START_AFTER_TEST=x@64bit not found"]}]}
-    result = _builds._interpret_isos_answer(SETTINGS, answer)  # pylint: disable=protected-access
+    result = _build_new._interpret_isos_answer(SETTINGS, answer)  # pylint: disable=protected-access
     assert (result.status, result.changed) == (Status.REFUSED, True)
     assert result.message == "openQA created 1 jobs and failed 2: START_AFTER_TEST=x@64bit not found (job 10, job 11)"
     assert result.returns["ids"] == [12] and len(result.returns["failed"]) == 2
@@ -80,15 +80,15 @@ def test_isos_answer_with_failed_entries_is_refused_but_changed():
 
 def test_isos_answer_without_jobs_is_an_error():
     with pytest.raises(InvalidInputError, match="no products found for sle-Online-s390x"):
-        _builds._interpret_isos_answer(SETTINGS, {"count": 0, "error": "no products found for sle-Online-s390x",
-                                                  "failed": {}, "ids": [], "scheduled_product_id": 3})
+        _build_new._interpret_isos_answer(SETTINGS, {"count": 0, "error": "no products found for sle-Online-s390x",
+                                                     "failed": {}, "ids": [], "scheduled_product_id": 3})
     with pytest.raises(RefusedError, match="no job template matches"):
-        _builds._interpret_isos_answer(SETTINGS, {"count": 0, "failed": [], "ids": [], "scheduled_product_id": 4})
+        _build_new._interpret_isos_answer(SETTINGS, {"count": 0, "failed": [], "ids": [], "scheduled_product_id": 4})
 
 
 def test_async_isos_answer_is_a_change_with_a_warning():
-    result = _builds._interpret_isos_answer(SETTINGS, {"gru_task_id": 3, "minion_job_id": 3,
-                                                       "scheduled_product_id": 2})
+    result = _build_new._interpret_isos_answer(SETTINGS, {"gru_task_id": 3, "minion_job_id": 3,
+                                                          "scheduled_product_id": 2})
     expected = {"ids": [], "scheduled_product_id": 2}
     assert (result.status, result.changed, result.returns) == (Status.OK, True, expected)
     assert "isos/2" in result.warnings[0]

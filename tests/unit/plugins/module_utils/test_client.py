@@ -11,6 +11,8 @@ import requests
 from ansible_collections.openqa.client.plugins.module_utils import client as client_module
 from ansible_collections.openqa.client.plugins.module_utils.client import (
     OpenQAClient,
+)
+from ansible_collections.openqa.client.plugins.module_utils._signing import (
     canonical_query,
     encode_component,
     param_pairs,

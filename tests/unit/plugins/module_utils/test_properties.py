@@ -23,7 +23,7 @@ from hypothesis import given, settings  # noqa: E402  pylint: disable=wrong-impo
 from hypothesis import strategies as st  # noqa: E402  pylint: disable=wrong-import-position
 
 from ansible_collections.openqa.client.cli import openqa_ctl  # noqa: E402  pylint: disable=wrong-import-position
-from ansible_collections.openqa.client.plugins.module_utils.client import (  # noqa: E402  pylint: disable=wrong-import-position
+from ansible_collections.openqa.client.plugins.module_utils._signing import (  # noqa: E402  pylint: disable=wrong-import-position
     canonical_query,
     encode_component,
     sign,
