@@ -20,19 +20,25 @@ def run(argv: t.List[str], cwd: Path, env: t.Optional[dict] = None) -> subproces
     return proc
 
 
-def test_builder_create_lists_the_collections_requirements(tmp_path: Path):
-    tarball = "openqa-client-%s.tar.gz" % yaml.safe_load((ROOT / "galaxy.yml").read_text())["version"]
-    # the layout docs/ee/execution-environment.yml expects: the collection root two levels up
-    for name in ("requirements.txt", "bindep.txt"):
-        shutil.copy(ROOT / name, tmp_path / name)
+def _builder_context(tmp_path: Path, definition: str) -> Path:
+    """`ansible-builder create` of docs/ee/DEFINITION, with this tree's galaxy tarball beside it as the release
+    puts it; returns the build context."""
     ee = tmp_path / "docs" / "ee"
     shutil.copytree(ROOT / "docs" / "ee", ee)
     built = run(["ansible-galaxy", "collection", "build", "--output-path", str(ee), str(ROOT)], cwd=tmp_path)
     assert built.returncode == 0, built.stderr
     context = tmp_path / "context"
-    created = run(["ansible-builder", "create", "-f", str(ee / "execution-environment.yml"), "-c", str(context)],
-                  cwd=tmp_path)
+    created = run(["ansible-builder", "create", "-f", str(ee / definition), "-c", str(context)], cwd=tmp_path)
     assert created.returncode == 0, created.stdout + created.stderr
+    return context
+
+
+def test_builder_create_lists_the_collections_requirements(tmp_path: Path):
+    tarball = "openqa-client-%s.tar.gz" % yaml.safe_load((ROOT / "galaxy.yml").read_text())["version"]
+    # the layout docs/ee/execution-environment.yml expects: the collection root two levels up
+    for name in ("requirements.txt", "bindep.txt"):
+        shutil.copy(ROOT / name, tmp_path / name)
+    context = _builder_context(tmp_path, "execution-environment.yml")
     build = context / "_build"
     assert any(line.startswith("requests") for line in (build / "requirements.txt").read_text().splitlines())
     assert "ca-certificates" in (build / "bindep.txt").read_text()
@@ -53,14 +59,7 @@ def test_builder_create_lists_the_collections_requirements(tmp_path: Path):
 def test_decision_environment_has_rulebook_java_and_the_collection(tmp_path: Path):
     """docs/ee/decision-environment.yml: ansible-builder makes a context with ansible-rulebook, aio-pika, Java 17
     and the collection tarball (the same layout as the execution environment's)."""
-    ee = tmp_path / "docs" / "ee"
-    shutil.copytree(ROOT / "docs" / "ee", ee)
-    built = run(["ansible-galaxy", "collection", "build", "--output-path", str(ee), str(ROOT)], cwd=tmp_path)
-    assert built.returncode == 0, built.stderr
-    context = tmp_path / "context"
-    created = run(["ansible-builder", "create", "-f", str(ee / "decision-environment.yml"), "-c", str(context)],
-                  cwd=tmp_path)
-    assert created.returncode == 0, created.stdout + created.stderr
+    context = _builder_context(tmp_path, "decision-environment.yml")
     build = context / "_build"
     python = (build / "requirements.txt").read_text().splitlines()
     assert {"aio-pika>=9.5", "ansible-rulebook>=1.3,<1.4", "requests>=2.25"} <= set(python)

@@ -10,11 +10,9 @@ docs/reliability.md lists the cases.
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import os
 import subprocess
-import sys
 import time
 import typing as t
 from pathlib import Path
@@ -28,16 +26,8 @@ from ansible_collections.openqa.client.plugins.module_utils._runner import execu
 from ansible_collections.openqa.client.plugins.module_utils.client import OpenQAClient
 from ansible_collections.openqa.client.plugins.module_utils.envelope import Result, Status
 
-_PATH = Path(__file__).resolve().parents[1] / "hostile_server.py"
-_SPEC = importlib.util.spec_from_file_location("hostile_server", _PATH)
-hostile_server = importlib.util.module_from_spec(_SPEC)
-sys.modules["hostile_server"] = hostile_server
-_SPEC.loader.exec_module(hostile_server)
-HostileServer = hostile_server.HostileServer
+from test_hostile import CREDS, CTL, SLACK, HostileServer  # one loader of tests/hostile_server.py
 
-CREDS = {"api_key": "0123456789ABCDEF", "api_secret": "FEDCBA9876543210"}
-CTL = [sys.executable, "-m", "ansible_collections.openqa.client.cli.openqa_ctl"]
-SLACK = 3.0  # what "within the deadline" may add: thread start-up, one last read, a loaded CI machine
 Answer = t.Union[bytes, t.Callable[[t.Any], None]]
 
 
